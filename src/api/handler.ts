@@ -1,0 +1,228 @@
+import FindMyWay from 'find-my-way';
+import { createCursorCodec, queryDigest } from '../core/cursor.ts';
+import type { DatasetSchema } from '../core/dataset-schema.ts';
+import { DuctoError } from '../core/errors.ts';
+import { parseListQuery, parseParams, parseStatsQuery } from '../core/query.ts';
+import { microsToIso } from '../core/time.ts';
+import type { Warehouse } from '../core/warehouse.ts';
+import { problem } from '../http/problem.ts';
+import { type Handler, type HttpRequest, type HttpResponse, header } from '../http/types.ts';
+import type { Metrics } from '../metrics.ts';
+import { type CachedResponse, etagOf, ResponseCache } from './cache.ts';
+import { createRecordEncoder, csvHeader, csvRow } from './encode.ts';
+import { negotiate } from './negotiate.ts';
+import { readiness } from './readiness.ts';
+
+export interface ApiOptions {
+  schemas: ReadonlyMap<string, DatasetSchema>;
+  warehouse: Warehouse;
+  metrics: Metrics;
+  cursorSecret: string;
+  cacheTtlMs: number;
+  cacheMaxEntries: number;
+  cacheMaxBytes: number;
+  maxQueryLength: number;
+  /** The OpenAPI document served at /openapi.json. */
+  openapi: () => unknown;
+  /** Extra routes of the local stack (e.g. the dashboard); path → handler. */
+  extraRoutes?: Record<string, Handler>;
+  onError?: (error: unknown, req: HttpRequest) => void;
+}
+
+type Params = Record<string, string | undefined>;
+type Route = (req: HttpRequest, params: Params) => Promise<HttpResponse>;
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/**
+ * The API as one host-independent handler: node:http serves it locally and in the container, the
+ * functions-framework serves it as the `api` Cloud Run function.
+ */
+export function createApiHandler(options: ApiOptions): Handler & { cache: ResponseCache } {
+  const { schemas, warehouse, metrics } = options;
+  const cursors = createCursorCodec(options.cursorSecret);
+  const cache = new ResponseCache({
+    ttlMs: options.cacheTtlMs,
+    maxEntries: options.cacheMaxEntries,
+    maxBytes: options.cacheMaxBytes,
+    onLookup: (result) => metrics.cacheRequests.inc({ result }),
+  });
+  const maxAge = Math.floor(options.cacheTtlMs / 1000);
+  const cacheControl = `private, max-age=${maxAge}`;
+
+  const datasetOf = (params: Params): DatasetSchema => {
+    const name = params.dataset ?? '';
+    const schema = schemas.get(name);
+    if (!schema) throw new DuctoError('not_found', `no dataset "${name.slice(0, 64)}"`);
+    return schema;
+  };
+
+  /** Serves a JSON body through the cache, with ETag and 304. */
+  const cached = async (
+    req: HttpRequest,
+    key: string,
+    compute: () => Promise<Omit<CachedResponse, 'etag'>>,
+  ) => {
+    const { response } = await cache.get(key, async () => {
+      const r = await compute();
+      return { ...r, etag: etagOf(r.body) };
+    });
+    const headers = { ...response.headers, etag: response.etag, 'cache-control': cacheControl };
+    const inm = header(req, 'if-none-match');
+    if (inm?.split(/\s*,\s*/).some((t) => t === response.etag || t === `W/${response.etag}` || t === '*')) {
+      return { status: 304, headers, body: null };
+    }
+    return { status: response.status, headers, body: response.body };
+  };
+
+  const canonical = (params: Map<string, string>) =>
+    JSON.stringify([...params].sort(([a], [b]) => (a < b ? -1 : 1)));
+
+  const list: Route = async (req, p) => {
+    const schema = datasetOf(p);
+    const params = parseParams(req.query, options.maxQueryLength);
+    const representation = negotiate(header(req, 'accept'));
+    const parsed = parseListQuery(schema, params, representation !== 'json');
+    const digest = queryDigest(parsed.identity);
+    if (parsed.cursor !== null) parsed.query.after = cursors.decode(parsed.cursor, digest);
+    const encode = createRecordEncoder(schema, parsed.query.fields);
+
+    if (representation !== 'json') {
+      const rows = warehouse.stream(schema, parsed.query);
+      const body = (async function* () {
+        if (representation === 'csv') yield csvHeader(schema, parsed.query.fields);
+        for await (const chunk of rows) {
+          let text = '';
+          for (const row of chunk)
+            text += representation === 'csv' ? csvRow(encode(row)) : `${JSON.stringify(encode(row))}\n`;
+          yield text;
+        }
+      })();
+      const type =
+        representation === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8';
+      return { status: 200, headers: { 'content-type': type, 'cache-control': 'no-store' }, body };
+    }
+
+    return cached(req, `list|${schema.name}|${canonical(params)}`, async () => {
+      const limit = parsed.query.limit!;
+      const rows = await warehouse.list(schema, { ...parsed.query, limit: limit + 1 });
+      const page = rows.slice(0, limit);
+      let next: string | null = null;
+      const headers: Record<string, string> = { 'content-type': JSON_TYPE };
+      if (rows.length > limit) {
+        const last = page[page.length - 1]!;
+        next = cursors.encode({ time: last[schema.time.field] as number, eventId: last.event_id }, digest);
+        const nextParams = new URLSearchParams([...params].filter(([k]) => k !== 'cursor'));
+        nextParams.set('cursor', next);
+        headers.link = `<${req.path}?${nextParams.toString()}>; rel="next"`;
+      }
+      const body = Buffer.from(JSON.stringify({ data: page.map(encode), next_cursor: next }));
+      return { status: 200, headers, body };
+    });
+  };
+
+  const one: Route = async (req, p) => {
+    const schema = datasetOf(p);
+    const id = p.event_id ?? '';
+    if (id.length === 0 || id.length > 256)
+      throw new DuctoError('bad_parameter', 'the event id must have 1 to 256 characters');
+    if (parseParams(req.query, options.maxQueryLength).size > 0) {
+      throw new DuctoError('unknown_parameter', 'this route takes no query parameters');
+    }
+    return cached(req, `get|${schema.name}|${id}`, async () => {
+      const row = await warehouse.get(schema, id);
+      if (!row) throw new DuctoError('not_found', `no event "${id.slice(0, 64)}" in ${schema.name}`);
+      return {
+        status: 200,
+        headers: { 'content-type': JSON_TYPE },
+        body: Buffer.from(JSON.stringify({ data: createRecordEncoder(schema, null)(row) })),
+      };
+    });
+  };
+
+  const stats: Route = async (req, p) => {
+    const schema = datasetOf(p);
+    const params = parseParams(req.query, options.maxQueryLength);
+    const query = parseStatsQuery(schema, params);
+    return cached(req, `stats|${schema.name}|${canonical(params)}`, async () => {
+      const rows = await warehouse.stats(schema, query);
+      const data = rows.map((r) =>
+        query.bucket && typeof r.bucket === 'number' ? { ...r, bucket: microsToIso(r.bucket) } : r,
+      );
+      return {
+        status: 200,
+        headers: { 'content-type': JSON_TYPE },
+        body: Buffer.from(JSON.stringify({ data })),
+      };
+    });
+  };
+
+  const json = (status: number, value: unknown, extra: Record<string, string> = {}): HttpResponse => ({
+    status,
+    headers: { 'content-type': JSON_TYPE, 'cache-control': 'no-store', ...extra },
+    body: JSON.stringify(value),
+  });
+
+  const router = FindMyWay<FindMyWay.HTTPVersion.V1>({ ignoreTrailingSlash: true, maxParamLength: 300 });
+  const add = (pattern: string, route: Route) => {
+    for (const method of ['GET', 'HEAD'] as const) router.on(method, pattern, () => {}, { pattern, route });
+  };
+  add('/v1/:dataset', list);
+  add('/v1/:dataset/stats', stats);
+  add('/v1/:dataset/:event_id', one);
+  add('/healthz', async () => json(200, { status: 'ok' }));
+  add('/readyz', async () => {
+    const r = await readiness(warehouse, schemas);
+    for (const [dataset, d] of Object.entries(r.datasets)) {
+      if (d.age_seconds !== null) metrics.freshness.set({ dataset }, d.age_seconds);
+    }
+    return json(r.ready ? 200 : 503, r, r.ready ? {} : { 'retry-after': '5' });
+  });
+  add('/openapi.json', async () => json(200, options.openapi(), { 'cache-control': 'public, max-age=300' }));
+  add('/metrics', async () => ({
+    status: 200,
+    headers: { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' },
+    body: await metrics.registry.metrics(),
+  }));
+  for (const [path, h] of Object.entries(options.extraRoutes ?? {})) add(path, (req) => h(req));
+
+  const dispatch = async (req: HttpRequest): Promise<{ pattern: string; response: HttpResponse }> => {
+    const method = req.method === 'HEAD' ? 'HEAD' : 'GET';
+    const found = router.find(method, req.path);
+    if (!found) throw new DuctoError('not_found', `no route ${req.path.slice(0, 100)}`);
+    const { pattern, route } = found.store as { pattern: string; route: Route };
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      const r = problem(
+        new DuctoError('method_not_allowed', `${req.method.slice(0, 16)} is not allowed; use GET`),
+      );
+      r.headers.allow = 'GET, HEAD';
+      return { pattern, response: r };
+    }
+    return { pattern, response: await route(req, found.params as Params) };
+  };
+
+  const handler = async (req: HttpRequest): Promise<HttpResponse> => {
+    const started = performance.now();
+    let routeName = 'unmatched';
+    let response: HttpResponse;
+    try {
+      const r = await dispatch(req);
+      routeName = r.pattern;
+      response = r.response;
+    } catch (error) {
+      if (!(error instanceof DuctoError)) options.onError?.(error, req);
+      response = problem(error);
+      if (
+        error instanceof DuctoError &&
+        error.code === 'warehouse_unavailable' &&
+        !response.headers['retry-after']
+      ) {
+        response.headers['retry-after'] = '5';
+      }
+    }
+    metrics.apiRequests.inc({ route: routeName, status: String(response.status) });
+    metrics.apiDuration.observe({ route: routeName }, (performance.now() - started) / 1000);
+    return response;
+  };
+  return Object.assign(handler, { cache });
+}

@@ -1,0 +1,73 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { DuctoError } from '../core/errors.ts';
+import { VERSION } from '../version.ts';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError('a port is an integer from 0 to 65535');
+  return n;
+}
+
+function positive(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number ≥ 0');
+  return n;
+}
+
+const program = new Command('ducto')
+  .description('Pub/Sub → warehouse → HTTP GET API, locally on DuckDB and in the cloud on BigQuery.')
+  .version(VERSION)
+  .showHelpAfterError();
+
+program
+  .command('serve')
+  .description('Run the whole pipeline locally: API, ingest push endpoint and DuckDB in one process.')
+  .addOption(
+    new Option(
+      '--pubsub <mode>',
+      'bus: the Pub/Sub emulator, or direct POSTs to the ingest endpoint',
+    ).choices(['auto', 'emulator', 'direct']),
+  )
+  .option('--no-seed', 'do not load the bundled sample when the database is empty')
+  .option('--port <port>', 'API port (env PORT, default 8080)', port)
+  .option('--ingest-port <port>', 'ingest push endpoint port (env INGEST_PORT, default 8081)', port)
+  .option('--db <path>', 'DuckDB file (env DUCTO_DB, default ./data/ducto.duckdb)')
+  .action(
+    async (opts: { pubsub?: string; seed: boolean; port?: number; ingestPort?: number; db?: string }) => {
+      const { serve } = await import('./serve.ts');
+      await serve(process.env, opts);
+    },
+  );
+
+program
+  .command('publish')
+  .description('Publish records from .json, .ndjson, .csv or .parquet files, one message per record.')
+  .argument('<files...>', 'files to publish')
+  .option('--dataset <name>', 'dataset (default: from the file name, else flights)')
+  .option('--endpoint <url>', 'ingest endpoint for direct mode (default http://127.0.0.1:$INGEST_PORT)')
+  .option(
+    '--topic <topic>',
+    'publish to this Pub/Sub topic instead (name or projects/P/topics/T; honours PUBSUB_EMULATOR_HOST)',
+  )
+  .option('--rate <n>', 'messages per second at most (0 = unlimited)', positive, 0)
+  .option('--concurrency <n>', 'messages in flight at most', positive, 64)
+  .action(
+    async (
+      files: string[],
+      opts: { dataset?: string; endpoint?: string; topic?: string; rate: number; concurrency: number },
+    ) => {
+      const { publishCommand } = await import('./publish-command.ts');
+      process.exitCode = await publishCommand(process.env, files, opts);
+    },
+  );
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof DuctoError) {
+    process.stderr.write(`ducto: ${error.message} (${error.code})\n`);
+    process.exit(2);
+  }
+  throw error;
+}

@@ -1,0 +1,193 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { PubSub } from '@google-cloud/pubsub';
+import { createDuckDBStore, openDuckDB } from '../adapters/duckdb-store.ts';
+import { createApp } from '../app.ts';
+import { type Config, readConfig } from '../config.ts';
+import type { DatasetSchema } from '../core/dataset-schema.ts';
+import { loadSchemas } from '../core/schema-files.ts';
+import type { Warehouse } from '../core/warehouse.ts';
+import { type RunningServer, serve as serveHttp } from '../http/node-server.ts';
+import { createLogger, type Logger } from '../logger.ts';
+import { findEmulatorLauncher, isEmulatorUp, startEmulator } from '../pubsub/emulator.ts';
+import { ensureTopology, topicName } from '../pubsub/topology.ts';
+import { publish } from './publish.ts';
+
+export interface Stack {
+  config: Config;
+  apiUrl: string;
+  ingestUrl: string;
+  mode: 'emulator' | 'direct';
+  emulatorHost: string | null;
+  warehouse: Warehouse;
+  app: ReturnType<typeof createApp>;
+  /** Resolves when seeding has finished (immediately when there was nothing to seed). */
+  seeded: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Where a schema's bundled sample file lives, resolved through the package that ships it. */
+export function samplePath(schema: DatasetSchema): string | null {
+  if (!schema.sample) return null;
+  const require = createRequire(import.meta.url);
+  return join(dirname(require.resolve(`${schema.sample.package}/package.json`)), schema.sample.file);
+}
+
+/** Starts the local stack (API, ingest endpoint, DuckDB, optionally the Pub/Sub emulator). */
+export async function startStack(config: Config, logger: Logger): Promise<Stack> {
+  const schemas = loadSchemas(config.schemasDir);
+  const db = await openDuckDB(config.dbPath);
+  const warehouse = createDuckDBStore(db.instance, { closeInstance: true });
+  await warehouse.ensure([...schemas.values()]);
+  const app = createApp(config, { warehouse, schemas, logger });
+  const onError = (err: unknown) => logger.error({ code: 'internal', err }, 'request failed');
+  const ingestServer = await serveHttp(app.ingestHandler, {
+    host: config.host,
+    port: config.ingestPort,
+    maxBodyBytes: Math.ceil(config.maxMessageBytes * 1.4) + 64 * 1024,
+    onError,
+  });
+  let apiServer: RunningServer | null = null;
+  let stopEmulator: (() => Promise<void>) | null = null;
+  let pubsub: PubSub | null = null;
+  try {
+    apiServer = await serveHttp(app.apiHandler, {
+      host: config.host,
+      port: config.port,
+      maxBodyBytes: 0,
+      onError,
+    });
+    let mode: 'emulator' | 'direct' = 'direct';
+    if (
+      config.pubsub === 'emulator' ||
+      (config.pubsub === 'auto' && (config.emulatorHostSet || findEmulatorLauncher() !== null))
+    ) {
+      mode = 'emulator';
+      if (!(await isEmulatorUp(config.emulatorHost))) {
+        const [host, port] = splitHostPort(config.emulatorHost);
+        const emulator = await startEmulator({ host, port, project: config.project });
+        stopEmulator = emulator.stop;
+      }
+      pubsub = new PubSub({
+        projectId: config.project,
+        apiEndpoint: config.emulatorHost,
+        emulatorMode: true,
+      });
+      await ensureTopology(pubsub, {
+        datasets: [...schemas.keys()],
+        pushEndpoint: (d) => `${ingestServer.url}/?dataset=${d}`,
+      });
+    }
+
+    const seeded = config.seed
+      ? seed(config, schemas, warehouse, logger, mode, ingestServer.url)
+      : Promise.resolve();
+    let stopping: Promise<void> | null = null;
+    const api = apiServer;
+    return {
+      config,
+      apiUrl: api.url,
+      ingestUrl: ingestServer.url,
+      mode,
+      emulatorHost: mode === 'emulator' ? config.emulatorHost : null,
+      warehouse,
+      app,
+      seeded,
+      stop: () => {
+        stopping ??= (async () => {
+          // Order matters: stop taking messages, flush what was accepted, then close the rest.
+          if (pubsub) await pubsub.close().catch(() => {});
+          await ingestServer.close();
+          await app.close();
+          await api.close();
+          await warehouse.close();
+          if (stopEmulator) await stopEmulator();
+        })();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await apiServer?.close();
+    await ingestServer.close();
+    await app.close();
+    await warehouse.close();
+    if (stopEmulator) await stopEmulator();
+    throw error;
+  }
+}
+
+function splitHostPort(hostPort: string): [string, number] {
+  const i = hostPort.lastIndexOf(':');
+  return [hostPort.slice(0, i).replace(/^\[|\]$/g, ''), Number(hostPort.slice(i + 1))];
+}
+
+async function seed(
+  config: Config,
+  schemas: ReadonlyMap<string, DatasetSchema>,
+  warehouse: Warehouse,
+  logger: Logger,
+  mode: 'emulator' | 'direct',
+  ingestUrl: string,
+): Promise<void> {
+  for (const schema of schemas.values()) {
+    const file = samplePath(schema);
+    if (!file || (await warehouse.count(schema)) > 0) continue;
+    logger.info({ dataset: schema.name, file, mode }, 'seeding the sample through the ingest path');
+    const summary = await publish({
+      files: [file],
+      dataset: schema.name,
+      schemas,
+      project: config.project,
+      concurrency: 64,
+      rate: 0,
+      progress: false,
+      ...(mode === 'emulator' ? { topic: topicName(schema.name) } : { endpoint: ingestUrl }),
+    });
+    logger.info({ dataset: schema.name, summary }, 'sample published');
+  }
+}
+
+function banner(stack: Stack): string {
+  const c = stack.config;
+  const bus =
+    stack.mode === 'emulator'
+      ? `Pub/Sub emulator at ${stack.emulatorHost} (project ${c.project}); topics: ${[...stack.app.schemas.keys()].join(', ')}`
+      : 'direct (no broker): `ducto publish` POSTs push envelopes to the ingest endpoint';
+  return [
+    '',
+    `ducto is running (pubsub mode: ${stack.mode})`,
+    `  API        ${stack.apiUrl}/v1/${c.defaultDataset}?limit=5`,
+    `  stats      ${stack.apiUrl}/v1/${c.defaultDataset}/stats?group_by=origin`,
+    `  OpenAPI    ${stack.apiUrl}/openapi.json    metrics ${stack.apiUrl}/metrics    ready ${stack.apiUrl}/readyz`,
+    `  ingest     POST ${stack.ingestUrl}/ (Pub/Sub push envelope or CloudEvent)`,
+    `  bus        ${bus}`,
+    `  warehouse  DuckDB ${c.dbPath}`,
+    '  Ctrl-C stops (flushes the writer first).',
+    '',
+  ].join('\n');
+}
+
+export async function serve(
+  env: Record<string, string | undefined>,
+  flags: { pubsub?: string; seed: boolean; port?: number; ingestPort?: number; db?: string },
+) {
+  const config = readConfig(env, flags);
+  const logger = createLogger(config.logLevel);
+  const stack = await startStack(config, logger);
+  process.stderr.write(banner(stack));
+  stack.seeded.catch((err) => logger.error({ code: 'seed_failed', err }, 'seeding failed'));
+  let signals = 0;
+  const shutdown = (signal: string) => {
+    if (++signals > 1) process.exit(130);
+    logger.info({ signal }, 'shutting down: flushing the writer');
+    stack.stop().then(
+      () => process.exit(0),
+      (err) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}

@@ -1,0 +1,105 @@
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DuctoError } from './core/errors.ts';
+
+export type PubSubMode = 'auto' | 'emulator' | 'direct';
+
+export interface Config {
+  host: string;
+  port: number;
+  ingestPort: number;
+  dbPath: string;
+  schemasDir: string;
+  defaultDataset: string;
+  pubsub: PubSubMode;
+  emulatorHost: string;
+  /** True when PUBSUB_EMULATOR_HOST was set explicitly. */
+  emulatorHostSet: boolean;
+  project: string;
+  seed: boolean;
+  logLevel: string;
+  batch: { maxRows: number; maxWaitMs: number; maxPending: number; concurrency: number };
+  maxMessageBytes: number;
+  api: {
+    cursorSecret: string;
+    cacheTtlMs: number;
+    cacheMaxEntries: number;
+    cacheMaxBytes: number;
+    maxQueryLength: number;
+    maxResponseBytes: number;
+  };
+}
+
+/** The repository (or installed package) root: schemas and the bundled sample are found from it. */
+export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new DuctoError('config_invalid', `${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return n;
+}
+
+/**
+ * Reads and validates the whole configuration once, at start-up: flags win over the environment,
+ * which wins over defaults. Nothing else in ducto reads process.env.
+ */
+export function readConfig(
+  env: Env,
+  flags: { pubsub?: string; seed?: boolean; port?: number; ingestPort?: number; db?: string } = {},
+): Config {
+  const pubsub = flags.pubsub ?? env.DUCTO_PUBSUB ?? 'auto';
+  if (pubsub !== 'auto' && pubsub !== 'emulator' && pubsub !== 'direct') {
+    throw new DuctoError(
+      'config_invalid',
+      `--pubsub / DUCTO_PUBSUB must be auto, emulator or direct, got "${pubsub}"`,
+    );
+  }
+  const port = flags.port ?? int(env, 'PORT', 8080, 0, 65535);
+  const ingestPort = flags.ingestPort ?? int(env, 'INGEST_PORT', 8081, 0, 65535);
+  if (port === ingestPort && port !== 0)
+    throw new DuctoError('config_invalid', 'PORT and INGEST_PORT must differ');
+  const logLevel = env.LOG_LEVEL ?? 'info';
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
+    throw new DuctoError('config_invalid', `LOG_LEVEL must be a pino level, got "${logLevel}"`);
+  }
+  const emulatorHost = env.PUBSUB_EMULATOR_HOST ?? '127.0.0.1:8085';
+  if (!/^[\w.-]+:\d{1,5}$|^\[[\d:a-f]+\]:\d{1,5}$/i.test(emulatorHost)) {
+    throw new DuctoError('config_invalid', `PUBSUB_EMULATOR_HOST must be host:port, got "${emulatorHost}"`);
+  }
+  return {
+    host: env.HOST ?? '127.0.0.1',
+    port,
+    ingestPort,
+    dbPath: flags.db ?? env.DUCTO_DB ?? './data/ducto.duckdb',
+    schemasDir: env.DUCTO_SCHEMAS ?? resolve(PACKAGE_ROOT, 'schemas'),
+    defaultDataset: env.DUCTO_DEFAULT_DATASET ?? 'flights',
+    pubsub,
+    emulatorHost,
+    emulatorHostSet: env.PUBSUB_EMULATOR_HOST !== undefined,
+    project: env.GOOGLE_CLOUD_PROJECT ?? 'ducto-local',
+    seed: flags.seed ?? env.DUCTO_SEED !== '0',
+    logLevel,
+    batch: {
+      maxRows: int(env, 'DUCTO_BATCH_MAX_ROWS', 1000, 1, 100_000),
+      maxWaitMs: int(env, 'DUCTO_BATCH_MAX_MS', 10, 0, 10_000),
+      maxPending: int(env, 'DUCTO_MAX_PENDING', 20_000, 1, 10_000_000),
+      concurrency: int(env, 'DUCTO_WRITE_CONCURRENCY', 1, 1, 64),
+    },
+    maxMessageBytes: int(env, 'DUCTO_MAX_MESSAGE_BYTES', 64 * 1024, 1024, 10 * 1024 * 1024),
+    api: {
+      // Signs pagination cursors. Instances behind one front door must share it; locally any value works.
+      cursorSecret: env.DUCTO_CURSOR_SECRET ?? 'ducto-local-cursor-secret',
+      cacheTtlMs: int(env, 'DUCTO_CACHE_TTL_MS', 5_000, 0, 3_600_000),
+      cacheMaxEntries: int(env, 'DUCTO_CACHE_MAX_ENTRIES', 1_000, 0, 1_000_000),
+      cacheMaxBytes: int(env, 'DUCTO_CACHE_MAX_BYTES', 64 * 1024 * 1024, 0, 4 * 1024 ** 3),
+      maxQueryLength: int(env, 'DUCTO_MAX_QUERY_LENGTH', 4096, 256, 65_536),
+      maxResponseBytes: int(env, 'DUCTO_MAX_RESPONSE_BYTES', 8 * 1024 * 1024, 1024, 1024 ** 3),
+    },
+  };
+}

@@ -1,0 +1,78 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * The Prometheus metrics ducto exposes at /metrics. Names and labels are a contract: the docs,
+ * alert rules and dashboards refer to them.
+ */
+export function createMetrics(registry = new Registry(), options: { defaults?: boolean } = {}) {
+  if (options.defaults !== false) collectDefaultMetrics({ register: registry, prefix: 'ducto_process_' });
+  const registers = [registry];
+  return {
+    registry,
+    ingestMessages: new Counter({
+      name: 'ducto_ingest_messages_total',
+      help: 'Messages handled by ingest, by outcome (stored, duplicate, rejected, retried) and reject reason.',
+      labelNames: ['dataset', 'outcome', 'reason'] as const,
+      registers,
+    }),
+    ingestLatency: new Histogram({
+      name: 'ducto_ingest_e2e_latency_seconds',
+      help: 'Seconds from Pub/Sub publish time to the durable write of the event.',
+      labelNames: ['dataset'] as const,
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800],
+      registers,
+    }),
+    batchSize: new Histogram({
+      name: 'ducto_ingest_batch_size',
+      help: 'Rows (valid and rejected) per warehouse write.',
+      labelNames: ['dataset'] as const,
+      buckets: [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000],
+      registers,
+    }),
+    writeSeconds: new Histogram({
+      name: 'ducto_warehouse_write_seconds',
+      help: 'Seconds per warehouse batch write.',
+      labelNames: ['dataset'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    warehouseErrors: new Counter({
+      name: 'ducto_warehouse_errors_total',
+      help: 'Warehouse calls that failed, by kind (write, read).',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
+    apiRequests: new Counter({
+      name: 'ducto_api_requests_total',
+      help: 'API requests by route and HTTP status.',
+      labelNames: ['route', 'status'] as const,
+      registers,
+    }),
+    apiDuration: new Histogram({
+      name: 'ducto_api_request_duration_seconds',
+      help: 'API request duration in seconds, by route.',
+      labelNames: ['route'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    cacheRequests: new Counter({
+      name: 'ducto_cache_requests_total',
+      help: 'API cache lookups: hit, miss, or shared (joined a query already in flight).',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    freshness: new Gauge({
+      name: 'ducto_freshness_seconds',
+      help: 'Age in seconds of the newest stored event (by ingest time), per dataset.',
+      labelNames: ['dataset'] as const,
+      registers,
+    }),
+    writerDepth: new Gauge({
+      name: 'ducto_ingest_pending_rows',
+      help: 'Rows accepted by ingest and not yet written to the warehouse.',
+      registers,
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
