@@ -23,7 +23,11 @@ describe.each([...allSchemas().values()])('derived forms of $name', (schema) => 
     const duck = duckdbEventColumns(schema);
     const { events } = bigqueryTables(schema);
     const av = avroSchema(schema) as { fields: Array<{ name: string; type: unknown }> };
-    const api = openApiDocument([schema], { version: 't' }).components.schemas[`${schema.name}_record`] as {
+    const components = openApiDocument([schema], { version: 't' }).components.schemas as Record<
+      string,
+      unknown
+    >;
+    const api = components[`${schema.name}_record`] as {
       properties: Record<string, unknown>;
       required: string[];
     };

@@ -9,7 +9,12 @@ import { loadSchemas } from '../core/schema-files.ts';
 import type { Warehouse } from '../core/warehouse.ts';
 import { type RunningServer, serve as serveHttp } from '../http/node-server.ts';
 import { createLogger, type Logger } from '../logger.ts';
-import { findEmulatorLauncher, isEmulatorUp, startEmulator } from '../pubsub/emulator.ts';
+import {
+  emulatorClientConfig,
+  findEmulatorLauncher,
+  isEmulatorUp,
+  startEmulator,
+} from '../pubsub/emulator.ts';
 import { ensureTopology, topicName } from '../pubsub/topology.ts';
 import { publish } from './publish.ts';
 
@@ -141,7 +146,9 @@ async function seed(
       concurrency: 64,
       rate: 0,
       progress: false,
-      ...(mode === 'emulator' ? { topic: topicName(schema.name) } : { endpoint: ingestUrl }),
+      ...(mode === 'emulator'
+        ? { topic: topicName(schema.name), emulatorHost: config.emulatorHost }
+        : { endpoint: `${ingestUrl}/` }),
     });
     logger.info({ dataset: schema.name, summary }, 'sample published');
   }
