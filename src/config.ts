@@ -87,7 +87,7 @@ export function readConfig(
     logLevel,
     batch: {
       maxRows: int(env, 'DUCTO_BATCH_MAX_ROWS', 1000, 1, 100_000),
-      maxWaitMs: int(env, 'DUCTO_BATCH_MAX_MS', 10, 0, 10_000),
+      maxWaitMs: int(env, 'DUCTO_BATCH_MAX_MS', 2, 0, 10_000),
       maxPending: int(env, 'DUCTO_MAX_PENDING', 20_000, 1, 10_000_000),
       concurrency: int(env, 'DUCTO_WRITE_CONCURRENCY', 1, 1, 64),
     },

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { PubSub } from '@google-cloud/pubsub';
@@ -15,7 +16,7 @@ import {
   isEmulatorUp,
   startEmulator,
 } from '../pubsub/emulator.ts';
-import { ensureTopology, topicName } from '../pubsub/topology.ts';
+import { ensureTopology } from '../pubsub/topology.ts';
 import { publish } from './publish.ts';
 
 export interface Stack {
@@ -31,11 +32,15 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-/** Where a schema's bundled sample file lives, resolved through the package that ships it. */
+/**
+ * Where a schema's bundled sample file lives: the package's directory, found from its entry point
+ * (its `exports` hide `package.json` and the data files from `require.resolve`).
+ */
 export function samplePath(schema: DatasetSchema): string | null {
   if (!schema.sample) return null;
-  const require = createRequire(import.meta.url);
-  return join(dirname(require.resolve(`${schema.sample.package}/package.json`)), schema.sample.file);
+  let dir = dirname(createRequire(import.meta.url).resolve(schema.sample.package));
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return join(dir, schema.sample.file);
 }
 
 /** Starts the local stack (API, ingest endpoint, DuckDB, optionally the Pub/Sub emulator). */
@@ -85,7 +90,7 @@ export async function startStack(config: Config, logger: Logger): Promise<Stack>
     }
 
     const seeded = config.seed
-      ? seed(config, schemas, warehouse, logger, mode, ingestServer.url)
+      ? seed(config, schemas, warehouse, logger, ingestServer.url)
       : Promise.resolve();
     let stopping: Promise<void> | null = null;
     const api = apiServer;
@@ -131,13 +136,14 @@ async function seed(
   schemas: ReadonlyMap<string, DatasetSchema>,
   warehouse: Warehouse,
   logger: Logger,
-  mode: 'emulator' | 'direct',
   ingestUrl: string,
 ): Promise<void> {
   for (const schema of schemas.values()) {
     const file = samplePath(schema);
     if (!file || (await warehouse.count(schema)) > 0) continue;
-    logger.info({ dataset: schema.name, file, mode }, 'seeding the sample through the ingest path');
+    // Straight to the ingest endpoint even in emulator mode: the emulator pushes one message at a time
+    // (tens per second), which would make a first start wait minutes for the sample.
+    logger.info({ dataset: schema.name, file }, 'seeding the sample through the ingest endpoint');
     const summary = await publish({
       files: [file],
       dataset: schema.name,
@@ -146,9 +152,7 @@ async function seed(
       concurrency: 64,
       rate: 0,
       progress: false,
-      ...(mode === 'emulator'
-        ? { topic: topicName(schema.name), emulatorHost: config.emulatorHost }
-        : { endpoint: `${ingestUrl}/` }),
+      endpoint: `${ingestUrl}/`,
     });
     logger.info({ dataset: schema.name, summary }, 'sample published');
   }
