@@ -132,3 +132,29 @@ describe('schema files', () => {
     );
   });
 });
+
+describe('API Gateway spec (Swagger 2.0)', () => {
+  it('is a valid Swagger 2.0 document with an API key on data routes and the backend set', async () => {
+    const { default: SwaggerParser } = await import('@apidevtools/swagger-parser');
+    const { gatewaySpec } = await import('../src/core/derive/swagger2.ts');
+    const doc = JSON.parse(
+      JSON.stringify(
+        gatewaySpec(allSchemas().values(), {
+          title: 'ducto',
+          version: '1',
+          backendUrl: 'https://api-xyz.a.run.app',
+        }),
+      ),
+    );
+    await SwaggerParser.validate(structuredClone(doc));
+    expect(doc['x-google-backend']).toMatchObject({
+      address: 'https://api-xyz.a.run.app',
+      path_translation: 'APPEND_PATH_TO_ADDRESS',
+    });
+    expect(doc.security).toEqual([{ api_key: [] }]);
+    expect(doc.paths['/healthz'].get.security).toEqual([]);
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/v1/flights', '/v1/seattle_weather/stats']),
+    );
+  });
+});

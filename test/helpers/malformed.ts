@@ -11,7 +11,7 @@ const withField = (k: string, v: unknown) => enc(JSON.stringify({ ...valid, [k]:
 
 export const MALFORMED: Array<[string, Uint8Array, string]> = [
   ['empty', new Uint8Array(0), 'empty_message'],
-  ['oversize', enc(JSON.stringify({ ...valid, origin: 'x'.repeat(5000) })), 'oversize'],
+  ['oversize', enc(JSON.stringify({ ...valid, origin: 'x'.repeat(70_000) })), 'oversize'],
   ['invalid UTF-8', Uint8Array.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]), 'invalid_utf8'],
   ['lone surrogate bytes', Uint8Array.from([0x22, 0xed, 0xa0, 0x80, 0x22]), 'invalid_utf8'],
   ['not JSON', enc('date=2001/01/01'), 'not_json'],

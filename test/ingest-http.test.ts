@@ -1,0 +1,205 @@
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { publish } from '../src/cli/publish.ts';
+import { type Stack, startStack } from '../src/cli/serve.ts';
+import { readConfig } from '../src/config.ts';
+import { loadSchemas } from '../src/core/schema-files.ts';
+import { createLogger } from '../src/logger.ts';
+import { flightsSample } from './helpers/api-harness.ts';
+import { MALFORMED } from './helpers/malformed.ts';
+import { pool, push } from './helpers/push-client.ts';
+import { ROOT } from './helpers/schemas.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'ducto-ingest-'));
+const stacks: Stack[] = [];
+afterAll(async () => {
+  for (const s of stacks) await s.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function stack(name: string, env: Record<string, string> = {}): Promise<Stack> {
+  const config = readConfig({
+    PORT: '0',
+    INGEST_PORT: '0',
+    DUCTO_DB: join(dir, `${name}.duckdb`),
+    DUCTO_PUBSUB: 'direct',
+    DUCTO_SEED: '0',
+    DUCTO_CACHE_TTL_MS: '0',
+    ...env,
+  });
+  const s = await startStack(config, createLogger('silent'));
+  stacks.push(s);
+  return s;
+}
+
+const stats = async (s: Stack, dataset = 'flights') =>
+  ((await (await fetch(`${s.apiUrl}/v1/${dataset}/stats`)).json()) as { data: Array<{ count: number }> })
+    .data[0]!.count;
+
+describe('ingest endpoint over HTTP', () => {
+  let s: Stack;
+  beforeAll(async () => {
+    s = await stack('main');
+  });
+
+  it('stores each message once when it is delivered three times, concurrently', async () => {
+    const records = flightsSample(1000);
+    const deliveries = records.flatMap((r, i) => [0, 1, 2].map(() => [r, i] as const));
+    // Shuffle so copies of one message race each other on different connections.
+    deliveries.sort(() => Math.random() - 0.5);
+    const statuses: number[] = [];
+    await pool(deliveries, 64, async ([r, i]) => {
+      statuses.push(
+        await push(`${s.ingestUrl}/`, JSON.stringify(r), `dup-${i}`, {
+          event_id: `dup-${i}`,
+          dataset: 'flights',
+        }),
+      );
+    });
+    expect(statuses.filter((x) => x !== 204)).toEqual([]);
+    expect(await stats(s)).toBe(1000);
+    const m = s.app.metrics.ingestMessages;
+    const stored = (await m.get()).values
+      .filter((v) => v.labels.outcome === 'stored')
+      .reduce((a, v) => a + v.value, 0);
+    const dups = (await m.get()).values
+      .filter((v) => v.labels.outcome === 'duplicate')
+      .reduce((a, v) => a + v.value, 0);
+    expect(stored).toBe(1000);
+    expect(dups).toBe(2000);
+  });
+
+  it('acknowledges malformed messages, keeps them with a reason code, and stores every valid one around them', async () => {
+    const valid = flightsSample(200);
+    const before = await stats(s);
+    const jobs: Array<() => Promise<number>> = [];
+    valid.forEach((r, i) =>
+      jobs.push(() =>
+        push(`${s.ingestUrl}/`, JSON.stringify(r), `ok-${i}`, { event_id: `ok-${i}`, dataset: 'flights' }),
+      ),
+    );
+    MALFORMED.forEach(([, data], i) =>
+      jobs.push(() => push(`${s.ingestUrl}/`, data, `bad-${i}`, { dataset: 'flights' })),
+    );
+    jobs.sort(() => Math.random() - 0.5);
+    const statuses: number[] = [];
+    await pool(jobs, 32, async (j) => {
+      statuses.push(await j());
+    });
+    expect(statuses.filter((x) => x !== 204)).toEqual([]);
+    expect(await stats(s)).toBe(before + valid.length);
+    const rejected = await s.warehouse.rejected(s.app.schemas.get('flights')!, 1000);
+    for (const [i, [kind, data, code]] of MALFORMED.entries()) {
+      const row = rejected.find((r) => r.messageId === `bad-${i}`);
+      expect(row, kind).toBeDefined();
+      expect(row!.code, kind).toBe(code);
+      expect(
+        Buffer.from(row!.payload ?? []).equals(Buffer.from(data)),
+        `${kind}: raw payload kept byte for byte`,
+      ).toBe(true);
+    }
+    expect((await fetch(`${s.apiUrl}/healthz`)).status).toBe(200);
+  });
+
+  it.each([
+    ['a body that is not JSON', 'POST', 'application/json', '{nope', 400, 'bad_envelope'],
+    ['an envelope without message', 'POST', 'application/json', '{"subscription":"s"}', 400, 'bad_envelope'],
+    ['another content type', 'POST', 'text/plain', 'hello', 415, 'unsupported_media_type'],
+    ['GET', 'GET', 'application/json', null, 405, 'method_not_allowed'],
+  ])('answers %s with a problem+json', async (_n, method, type, body, status, code) => {
+    const r = await fetch(`${s.ingestUrl}/`, {
+      method,
+      headers: { 'content-type': type },
+      ...(body !== null && { body }),
+    });
+    expect(r.status).toBe(status);
+    expect(r.headers.get('content-type')).toMatch(/problem\+json/);
+    expect(((await r.json()) as { code: string }).code).toBe(code);
+  });
+
+  it('refuses a body over the limit with 413 and stays up', async () => {
+    const r = await fetch(`${s.ingestUrl}/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: 'x'.repeat(512 * 1024),
+    }).catch(() => null);
+    if (r) expect(r.status).toBe(413);
+    expect(
+      await push(`${s.ingestUrl}/`, JSON.stringify(flightsSample(1)[0]), 'after-413', {
+        event_id: 'after-413',
+        dataset: 'flights',
+      }),
+    ).toBe(204);
+  });
+});
+
+describe('a second dataset needs only a new schema file', () => {
+  it('ingests and serves seattle_weather from schemas/ + one file, with no code change', async () => {
+    const schemasDir = join(dir, 'schemas');
+    mkdirSync(schemasDir);
+    copyFileSync(join(ROOT, 'schemas/flights.json'), join(schemasDir, 'flights.json'));
+    copyFileSync(
+      join(ROOT, 'test/fixtures/schemas/seattle_weather.json'),
+      join(schemasDir, 'seattle_weather.json'),
+    );
+    const s = await stack('second', { DUCTO_SCHEMAS: schemasDir });
+    const csv = join(ROOT, 'node_modules/vega-datasets/data/seattle-weather.csv');
+    const schemas = loadSchemas(schemasDir);
+    for (let run = 0; run < 2; run++) {
+      const summary = await publish({
+        files: [csv],
+        schemas,
+        project: 'ducto-local',
+        endpoint: `${s.ingestUrl}/`,
+        concurrency: 32,
+        progress: false,
+      });
+      expect(summary).toMatchObject({ dataset: 'seattle_weather', read: 1461, accepted: 1461, invalid: 0 });
+    }
+    // Published twice, stored once: the key field (the date) is the event id.
+    expect(await stats(s, 'seattle_weather')).toBe(1461);
+    const lines = readFileSync(csv, 'utf8').trim().split('\n').slice(1);
+    const byWeather = new Map<string, number>();
+    for (const l of lines) byWeather.set(l.split(',')[5]!, (byWeather.get(l.split(',')[5]!) ?? 0) + 1);
+    const r = (await (await fetch(`${s.apiUrl}/v1/seattle_weather/stats?group_by=weather`)).json()) as {
+      data: Array<{ weather: string; count: number }>;
+    };
+    expect(Object.fromEntries(r.data.map((d) => [d.weather, d.count]))).toEqual(
+      Object.fromEntries(byWeather),
+    );
+    const day = (await (
+      await fetch(`${s.apiUrl}/v1/seattle_weather?from=2012-01-01&to=2012-01-02`)
+    ).json()) as { data: unknown[] };
+    expect(day.data).toEqual([
+      {
+        event_id: String(Date.UTC(2012, 0, 1) * 1000),
+        date: '2012-01-01T00:00:00.000Z',
+        precipitation: 0,
+        temp_max: 12.8,
+        temp_min: 5,
+        wind: 4.7,
+        weather: 'drizzle',
+      },
+    ]);
+  });
+
+  it('publishing the same flights file twice stores it once', async () => {
+    const s = stacks[0]!;
+    const before = await stats(s);
+    const file = join(ROOT, 'node_modules/vega-datasets/data/flights-2k.json');
+    for (let run = 0; run < 2; run++) {
+      const summary = await publish({
+        files: [file],
+        schemas: s.app.schemas,
+        project: 'ducto-local',
+        endpoint: `${s.ingestUrl}/`,
+        concurrency: 64,
+        progress: false,
+      });
+      expect(summary.accepted).toBe(2000);
+    }
+    expect(await stats(s)).toBe(before + 2000);
+  });
+});
