@@ -52,7 +52,7 @@ export async function startServe(args: string[], env: Record<string, string> = {
     ],
     {
       cwd: ROOT,
-      env: { ...process.env, LOG_LEVEL: 'warn', DUCTO_FROM_SOURCE: '1', ...env },
+      env: { ...process.env, LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
