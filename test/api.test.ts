@@ -227,8 +227,14 @@ describe('health', () => {
         ({
           ...w,
           kind: w.kind,
-          ping: async () => (fail(), w.ping()),
-          list: async (...a) => (fail(), w.list(...a)),
+          ping: async () => {
+            fail();
+            return w.ping();
+          },
+          list: async (...a) => {
+            fail();
+            return w.list(...a);
+          },
         }) as Warehouse,
     });
     try {

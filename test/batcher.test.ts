@@ -29,7 +29,11 @@ function fakeWarehouse() {
       await gate;
       if (fail) throw fail;
       const inserted = new Set<string>();
-      for (const r of b.rows) if (!stored.has(r.eventId)) inserted.add(r.eventId), stored.add(r.eventId);
+      for (const r of b.rows) {
+        if (stored.has(r.eventId)) continue;
+        inserted.add(r.eventId);
+        stored.add(r.eventId);
+      }
       return { inserted, refused: [] };
     },
   };

@@ -75,14 +75,14 @@ describe('ingest endpoint over HTTP', () => {
     const valid = flightsSample(200);
     const before = await stats(s);
     const jobs: Array<() => Promise<number>> = [];
-    valid.forEach((r, i) =>
+    for (const [i, r] of valid.entries()) {
       jobs.push(() =>
         push(`${s.ingestUrl}/`, JSON.stringify(r), `ok-${i}`, { event_id: `ok-${i}`, dataset: 'flights' }),
-      ),
-    );
-    MALFORMED.forEach(([, data], i) =>
-      jobs.push(() => push(`${s.ingestUrl}/`, data, `bad-${i}`, { dataset: 'flights' })),
-    );
+      );
+    }
+    for (const [i, [, data]] of MALFORMED.entries()) {
+      jobs.push(() => push(`${s.ingestUrl}/`, data, `bad-${i}`, { dataset: 'flights' }));
+    }
     jobs.sort(() => Math.random() - 0.5);
     const statuses: number[] = [];
     await pool(jobs, 32, async (j) => {

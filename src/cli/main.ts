@@ -62,6 +62,34 @@ program
     },
   );
 
+program
+  .command('canary')
+  .description('Post-deploy gate: publish canary events, fail unless the API returns exactly them in time.')
+  .option('--api-url <url>', 'API base URL (env DUCTO_API_URL)')
+  .option('--api-key <key>', 'API key sent as x-api-key (env DUCTO_API_KEY)')
+  .option(
+    '--topic <path>',
+    'publish to this topic, projects/P/topics/T (env DUCTO_TOPIC; honours PUBSUB_EMULATOR_HOST)',
+  )
+  .option('--endpoint <url>', 'or POST push envelopes to this ingest URL (env DUCTO_INGEST_URL)')
+  .option('--dataset <name>', 'dataset of the canary events', 'flights')
+  .option('--count <n>', 'canary events', positive, 5)
+  .option('--deadline <seconds>', 'how long to wait for them', positive, 120)
+  .action(
+    async (opts: {
+      apiUrl?: string;
+      apiKey?: string;
+      topic?: string;
+      endpoint?: string;
+      dataset: string;
+      count: number;
+      deadline: number;
+    }) => {
+      const { canaryCommand } = await import('./canary-command.ts');
+      process.exitCode = await canaryCommand(process.env, opts);
+    },
+  );
+
 try {
   await program.parseAsync(process.argv);
 } catch (error) {

@@ -10,12 +10,7 @@ import { loadSchemas } from '../core/schema-files.ts';
 import type { Warehouse } from '../core/warehouse.ts';
 import { type RunningServer, serve as serveHttp } from '../http/node-server.ts';
 import { createLogger, type Logger } from '../logger.ts';
-import {
-  emulatorClientConfig,
-  findEmulatorLauncher,
-  isEmulatorUp,
-  startEmulator,
-} from '../pubsub/emulator.ts';
+import { findEmulatorLauncher, isEmulatorUp, startEmulator } from '../pubsub/emulator.ts';
 import { ensureTopology } from '../pubsub/topology.ts';
 import { publish } from './publish.ts';
 
@@ -44,11 +39,19 @@ export function samplePath(schema: DatasetSchema): string | null {
 }
 
 /** Starts the local stack (API, ingest endpoint, DuckDB, optionally the Pub/Sub emulator). */
-export async function startStack(config: Config, logger: Logger): Promise<Stack> {
+export interface StackOptions {
+  /** Wraps the warehouse the stack uses (tests inject failures and delays through it). */
+  wrapWarehouse?: (warehouse: Warehouse) => Warehouse;
+  /** Pub/Sub retry backoff of the emulator's push subscriptions (tests shorten it). */
+  minBackoffSeconds?: number;
+}
+
+export async function startStack(config: Config, logger: Logger, options: StackOptions = {}): Promise<Stack> {
   const schemas = loadSchemas(config.schemasDir);
   const db = await openDuckDB(config.dbPath);
-  const warehouse = createDuckDBStore(db.instance, { closeInstance: true });
-  await warehouse.ensure([...schemas.values()]);
+  const store = createDuckDBStore(db.instance, { closeInstance: true });
+  await store.ensure([...schemas.values()]);
+  const warehouse = options.wrapWarehouse ? options.wrapWarehouse(store) : store;
   const app = createApp(config, { warehouse, schemas, logger });
   const onError = (err: unknown) => logger.error({ code: 'internal', err }, 'request failed');
   const ingestServer = await serveHttp(app.ingestHandler, {
@@ -86,6 +89,7 @@ export async function startStack(config: Config, logger: Logger): Promise<Stack>
       await ensureTopology(pubsub, {
         datasets: [...schemas.keys()],
         pushEndpoint: (d) => `${ingestServer.url}/?dataset=${d}`,
+        ...(options.minBackoffSeconds !== undefined && { minBackoffSeconds: options.minBackoffSeconds }),
       });
     }
 
