@@ -75,6 +75,7 @@ export function createApp(
     cacheMaxEntries: config.api.cacheMaxEntries,
     cacheMaxBytes: config.api.cacheMaxBytes,
     maxQueryLength: config.api.maxQueryLength,
+    maxStatsGroups: config.api.maxStatsGroups,
     openapi: () => {
       openapi ??= openApiDocument(schemas.values(), { version: VERSION });
       return openapi;

@@ -26,7 +26,7 @@ export interface Config {
     cacheMaxEntries: number;
     cacheMaxBytes: number;
     maxQueryLength: number;
-    maxResponseBytes: number;
+    maxStatsGroups: number;
   };
 }
 
@@ -99,7 +99,7 @@ export function readConfig(
       cacheMaxEntries: int(env, 'DUCTO_CACHE_MAX_ENTRIES', 1_000, 0, 1_000_000),
       cacheMaxBytes: int(env, 'DUCTO_CACHE_MAX_BYTES', 64 * 1024 * 1024, 0, 4 * 1024 ** 3),
       maxQueryLength: int(env, 'DUCTO_MAX_QUERY_LENGTH', 4096, 256, 65_536),
-      maxResponseBytes: int(env, 'DUCTO_MAX_RESPONSE_BYTES', 8 * 1024 * 1024, 1024, 1024 ** 3),
+      maxStatsGroups: int(env, 'DUCTO_MAX_STATS_GROUPS', 10_000, 1, 1_000_000),
     },
   };
 }

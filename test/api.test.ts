@@ -251,3 +251,18 @@ describe('health', () => {
     }
   });
 });
+
+describe('stats limits', () => {
+  it('refuses a grouping with more groups than one response should hold (422)', async () => {
+    const small = await createHarness({ env: { DUCTO_MAX_STATS_GROUPS: '50' } });
+    try {
+      await small.ingestAll('flights', records.slice(0, 2000));
+      const r = await small.request('/v1/flights/stats?group_by=origin');
+      expect(r.status).toBe(422);
+      expect(r.json().code).toBe('result_too_large');
+      expect((await small.request('/v1/flights/stats?group_by=origin&origin=LAX,SFO')).status).toBe(200);
+    } finally {
+      await small.close();
+    }
+  });
+});

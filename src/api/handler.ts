@@ -22,6 +22,8 @@ export interface ApiOptions {
   cacheMaxEntries: number;
   cacheMaxBytes: number;
   maxQueryLength: number;
+  /** A stats response is one JSON body: past this many groups it is refused (422). */
+  maxStatsGroups: number;
   /** The OpenAPI document served at /openapi.json. */
   openapi: () => unknown;
   /** Extra routes of the local stack (e.g. the dashboard); path → handler. */
@@ -146,6 +148,12 @@ export function createApiHandler(options: ApiOptions): Handler & { cache: Respon
     const query = parseStatsQuery(schema, params);
     return cached(req, `stats|${schema.name}|${canonical(params)}`, async () => {
       const rows = await warehouse.stats(schema, query);
+      if (rows.length > options.maxStatsGroups) {
+        throw new DuctoError(
+          'result_too_large',
+          `${rows.length} groups exceed the limit of ${options.maxStatsGroups}: narrow the filters, group by fewer dimensions or use a coarser bucket`,
+        );
+      }
       const data = rows.map((r) =>
         query.bucket && typeof r.bucket === 'number' ? { ...r, bucket: microsToIso(r.bucket) } : r,
       );
