@@ -77,4 +77,41 @@ describe('crash safety', () => {
     expect(statuses.filter((x) => x < 200 || x >= 300)).toEqual([]);
     expect(await count(api)).toBe(records.length);
   }, 180_000);
+
+  it('SIGTERM under load flushes what was accepted, exits 0, and loses nothing acknowledged', async () => {
+    const db = join(dir, 'term.duckdb');
+    const args = ['--pubsub=direct', '--no-seed', '--db', db];
+    const env = { DUCTO_CACHE_TTL_MS: '0' };
+    serve = await startServe(args, env);
+    const s = serve;
+    const records = flightsSample(5000);
+    const acked: string[] = [];
+    let stopping = false;
+    const sending = pool(
+      records.map((r, i) => [r, i] as const),
+      64,
+      async ([r, i]) => {
+        if (stopping) return;
+        const status = await push(`${s.ingestUrl}/`, JSON.stringify(r), `t-${i}`, {
+          event_id: `term-${i}`,
+          dataset: 'flights',
+        });
+        if (status >= 200 && status < 300) acked.push(`term-${i}`);
+      },
+    );
+    while (acked.length < 1000) await new Promise((r) => setTimeout(r, 5));
+    const code = await s.stop('SIGTERM');
+    stopping = true;
+    await sending;
+    expect(code).toBe(0);
+
+    serve = await startServe(args, env);
+    const api = serve.apiUrl;
+    expect(await count(api)).toBeGreaterThanOrEqual(acked.length);
+    const missing: string[] = [];
+    await pool(acked, 32, async (id) => {
+      if ((await fetch(`${api}/v1/flights/${id}`)).status !== 200) missing.push(id);
+    });
+    expect(missing).toEqual([]);
+  }, 120_000);
 });

@@ -66,6 +66,7 @@ async function send(res: ServerResponse, response: HttpResponse): Promise<void> 
 
 /** Serves a handler on node:http: the fastest host measured here (see docs/performance.md). */
 export async function serve(handler: Handler, options: ServeOptions): Promise<RunningServer> {
+  let closing = false;
   const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 120_000 }, (req, res) => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -88,6 +89,9 @@ export async function serve(handler: Handler, options: ServeOptions): Promise<Ru
         if (error instanceof DuctoError && error.code === 'payload_too_large')
           response.headers.connection = 'close';
       }
+      // While closing, every response ends its connection: keep-alive clients move elsewhere
+      // instead of holding the server open with a stream of new requests.
+      if (closing) response.headers.connection = 'close';
       if (
         request.method === 'HEAD' &&
         response.body !== null &&
@@ -113,6 +117,7 @@ export async function serve(handler: Handler, options: ServeOptions): Promise<Ru
     url: `http://${host}:${port}`,
     close: () =>
       new Promise<void>((resolve) => {
+        closing = true;
         server.close(() => resolve());
         server.closeIdleConnections();
       }),

@@ -1,0 +1,72 @@
+import { DuctoError } from '../errors.ts';
+
+/**
+ * What differs between the warehouses' SQL. The compiler writes everything else once, so a query
+ * means the same in DuckDB and BigQuery.
+ */
+export interface Dialect {
+  readonly name: string;
+  /** Quotes a column name (always one validated against a dataset schema). */
+  column(name: string): string;
+  /** A table reference from a table name derived from a dataset name. */
+  table(name: string): string;
+  /** The placeholder of the bound parameter `name`. */
+  placeholder(name: string): string;
+  /** The start of the UTC hour or day holding a timestamp expression, as a timestamp. */
+  truncate(expr: string, unit: 'hour' | 'day'): string;
+  /** A timestamp as selected: the adapter must read it back as epoch microseconds. */
+  selectTimestamp(expr: string): string;
+}
+
+// Schema names are at most 63 characters; derived aliases (`<measure>_avg`) add a few. Quoting is safe
+// because of the character class, not the length.
+const IDENT = /^[a-z][a-z0-9_]{0,127}$/;
+
+/** Refuses any identifier that is not a plain schema-style name, so quoting never has anything to escape. */
+export function checkIdent(name: string): string {
+  if (!IDENT.test(name)) throw new DuctoError('internal', `"${name.slice(0, 64)}" is not a valid identifier`);
+  return name;
+}
+
+/** DuckDB: `"name"` identifiers and `$name` parameters; the adapter converts TIMESTAMP values to µs. */
+export const duckdbDialect: Dialect = {
+  name: 'duckdb',
+  column: (name) => `"${checkIdent(name)}"`,
+  table: (name) => `"${checkIdent(name)}"`,
+  placeholder: (name) => `$${checkIdent(name)}`,
+  truncate: (expr, unit) => `date_trunc('${unit}', ${expr})`,
+  selectTimestamp: (expr) => expr,
+};
+
+export interface BigQueryDialectOptions {
+  /**
+   * The full table path (`project.dataset.table`) of a table name: the adapter decides where the
+   * dataset lives and whether reads go through a deduplicating view.
+   */
+  tableName(name: string): string;
+}
+
+// Project ids may carry a domain prefix (`example.com:project`); datasets and tables are word characters.
+const BIGQUERY_PATH =
+  /^(?:[a-z][a-z0-9.-]*:)?[a-z][a-z0-9-]{0,62}\.[A-Za-z0-9_]{1,1024}\.[A-Za-z0-9_]{1,1024}$/;
+
+/**
+ * GoogleSQL: backtick-quoted identifiers, `@name` parameters (TIMESTAMP parameters are bound typed),
+ * timestamps selected as UNIX_MICROS so the client never rounds them through a Date.
+ */
+export function bigqueryDialect(options: BigQueryDialectOptions): Dialect {
+  return {
+    name: 'bigquery',
+    column: (name) => `\`${checkIdent(name)}\``,
+    table: (name) => {
+      const path = options.tableName(checkIdent(name));
+      if (!BIGQUERY_PATH.test(path)) {
+        throw new DuctoError('config_invalid', `"${path.slice(0, 200)}" is not a BigQuery table path`);
+      }
+      return `\`${path}\``;
+    },
+    placeholder: (name) => `@${checkIdent(name)}`,
+    truncate: (expr, unit) => `TIMESTAMP_TRUNC(${expr}, ${unit === 'hour' ? 'HOUR' : 'DAY'}, 'UTC')`,
+    selectTimestamp: (expr) => `UNIX_MICROS(${expr})`,
+  };
+}

@@ -1,0 +1,4 @@
+SELECT count(*) AS `count`
+FROM `ducto-test.ducto.flights`
+
+-- params (0)

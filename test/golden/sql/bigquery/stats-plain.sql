@@ -1,0 +1,12 @@
+SELECT count(*) AS `count`,
+  min(`delay`) AS `delay_min`,
+  max(`delay`) AS `delay_max`,
+  avg(`delay`) AS `delay_avg`,
+  sum(`delay`) AS `delay_sum`,
+  min(`distance`) AS `distance_min`,
+  max(`distance`) AS `distance_max`,
+  avg(`distance`) AS `distance_avg`,
+  sum(`distance`) AS `distance_sum`
+FROM `ducto-test.ducto.flights`
+
+-- params (0)

@@ -1,0 +1,4 @@
+SELECT count(*) AS "count"
+FROM "flights"
+
+-- params (0)
