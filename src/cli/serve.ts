@@ -10,7 +10,12 @@ import { loadSchemas } from '../core/schema-files.ts';
 import type { Warehouse } from '../core/warehouse.ts';
 import { type RunningServer, serve as serveHttp } from '../http/node-server.ts';
 import { createLogger, type Logger } from '../logger.ts';
-import { findEmulatorLauncher, isEmulatorUp, startEmulator } from '../pubsub/emulator.ts';
+import {
+  emulatorClientConfig,
+  findEmulatorLauncher,
+  isEmulatorUp,
+  startEmulator,
+} from '../pubsub/emulator.ts';
 import { ensureTopology } from '../pubsub/topology.ts';
 import { publish } from './publish.ts';
 
@@ -81,11 +86,7 @@ export async function startStack(config: Config, logger: Logger, options: StackO
         const emulator = await startEmulator({ host, port, project: config.project });
         stopEmulator = emulator.stop;
       }
-      pubsub = new PubSub({
-        projectId: config.project,
-        apiEndpoint: config.emulatorHost,
-        emulatorMode: true,
-      });
+      pubsub = new PubSub(emulatorClientConfig(config.emulatorHost, config.project));
       await ensureTopology(pubsub, {
         datasets: [...schemas.keys()],
         pushEndpoint: (d) => `${ingestServer.url}/?dataset=${d}`,
