@@ -80,16 +80,22 @@ export function createApiHandler(options: ApiOptions): Handler & { cache: Respon
   const canonical = (params: Map<string, string>) =>
     JSON.stringify([...params].sort(([a], [b]) => (a < b ? -1 : 1)));
 
+  /** Validates a list request into its port query, cursor position included. */
+  const parseList = (schema: DatasetSchema, params: Map<string, string>, stream: boolean) => {
+    const parsed = parseListQuery(schema, params, stream);
+    const digest = queryDigest(parsed.identity);
+    if (parsed.cursor !== null) parsed.query.after = cursors.decode(parsed.cursor, digest);
+    return { query: parsed.query, digest, encode: createRecordEncoder(schema, parsed.query.fields) };
+  };
+
   const list: Route = async (req, p) => {
     const schema = datasetOf(p);
     const params = parseParams(req.query, options.maxQueryLength);
     const representation = negotiate(header(req, 'accept'));
-    const parsed = parseListQuery(schema, params, representation !== 'json');
-    const digest = queryDigest(parsed.identity);
-    if (parsed.cursor !== null) parsed.query.after = cursors.decode(parsed.cursor, digest);
-    const encode = createRecordEncoder(schema, parsed.query.fields);
 
     if (representation !== 'json') {
+      const parsed = parseList(schema, params, true);
+      const { encode } = parsed;
       const rows = warehouse.stream(schema, parsed.query);
       const body = (async function* () {
         if (representation === 'csv') yield csvHeader(schema, parsed.query.fields);
@@ -105,9 +111,11 @@ export function createApiHandler(options: ApiOptions): Handler & { cache: Respon
       return { status: 200, headers: { 'content-type': type, 'cache-control': 'no-store' }, body };
     }
 
+    // Parsing happens on a miss only: a cached entry exists only for parameters that were valid.
     return cached(req, `list|${schema.name}|${canonical(params)}`, async () => {
-      const limit = parsed.query.limit!;
-      const rows = await warehouse.list(schema, { ...parsed.query, limit: limit + 1 });
+      const { query, digest, encode } = parseList(schema, params, false);
+      const limit = query.limit!;
+      const rows = await warehouse.list(schema, { ...query, limit: limit + 1 });
       const page = rows.slice(0, limit);
       let next: string | null = null;
       const headers: Record<string, string> = { 'content-type': JSON_TYPE };
@@ -145,8 +153,8 @@ export function createApiHandler(options: ApiOptions): Handler & { cache: Respon
   const stats: Route = async (req, p) => {
     const schema = datasetOf(p);
     const params = parseParams(req.query, options.maxQueryLength);
-    const query = parseStatsQuery(schema, params);
     return cached(req, `stats|${schema.name}|${canonical(params)}`, async () => {
+      const query = parseStatsQuery(schema, params);
       const rows = await warehouse.stats(schema, query);
       if (rows.length > options.maxStatsGroups) {
         throw new DuctoError(

@@ -53,6 +53,32 @@ export function parseParams(raw: string, maxLength: number): Map<string, string>
   return params;
 }
 
+// Compiled once per schema, not per request.
+const timeParsers = new WeakMap<DatasetSchema, (s: string) => Micros | null>();
+const patterns = new Map<string, RegExp>();
+
+function patternOf(source: string): RegExp {
+  let re = patterns.get(source);
+  if (!re) {
+    re = new RegExp(source, 'u');
+    patterns.set(source, re);
+  }
+  return re;
+}
+
+function timeParserOf(schema: DatasetSchema): (s: string) => Micros | null {
+  let parse = timeParsers.get(schema);
+  if (!parse) {
+    const parser = createTimeParser(schema.time.formats);
+    parse = (s) => {
+      const r = parser(s);
+      return r.ok ? r.micros : null;
+    };
+    timeParsers.set(schema, parse);
+  }
+  return parse;
+}
+
 function parseValue(
   field: FieldSpec,
   raw: string,
@@ -70,7 +96,7 @@ function parseValue(
           parameter,
         );
       }
-      if (field.pattern !== undefined && !new RegExp(field.pattern, 'u').test(raw)) {
+      if (field.pattern !== undefined && !patternOf(field.pattern).test(raw)) {
         throw bad(`${parameter}: "${raw.slice(0, 32)}" does not match ${field.pattern}`, parameter);
       }
       if (field.enum !== undefined && !field.enum.includes(raw)) {
@@ -105,11 +131,7 @@ function parseFilters(
   params: Map<string, string>,
   allowed: Set<string>,
 ): { filters: Filter[]; identity: string[] } {
-  const parser = createTimeParser(schema.time.formats);
-  const parseTime = (s: string) => {
-    const r = parser(s);
-    return r.ok ? r.micros : null;
-  };
+  const parseTime = timeParserOf(schema);
   const fields = new Map(schema.fields.map((f) => [f.name, f]));
   const dims = new Set(schema.dimensions);
   const ranged = new Set([...schema.measures, schema.time.field]);
