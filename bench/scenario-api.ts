@@ -1,0 +1,176 @@
+import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createDuckDBStore, openDuckDB } from '../src/adapters/duckdb-store.ts';
+import { createApp } from '../src/app.ts';
+import { readConfig } from '../src/config.ts';
+import { decodeDelivery } from '../src/core/delivery.ts';
+import { loadSchemas } from '../src/core/schema-files.ts';
+import { createLogger } from '../src/logger.ts';
+import { peakRssMb, type ServerChild, startServer } from './child.ts';
+import { flights10k, type LoadResult, load, pushBodies } from './load.ts';
+import type { BenchOptions, ScenarioResult } from './options.ts';
+import { goal, table } from './report.ts';
+import { median } from './stats.ts';
+
+const CONNECTIONS = 50;
+const PATH = '/v1/flights?limit=100';
+
+/** flights-10k into a DuckDB file through ducto's ingest path (decode, validate, micro-batched write). */
+async function preload(db: string): Promise<number> {
+  const config = readConfig({ LOG_LEVEL: 'warn', DUCTO_DB: db });
+  const schemas = loadSchemas(config.schemasDir);
+  const { instance } = await openDuckDB(db);
+  const warehouse = createDuckDBStore(instance);
+  await warehouse.ensure([...schemas.values()]);
+  const app = createApp(config, { warehouse, schemas, logger: createLogger('warn') });
+  const next = pushBodies('f10k');
+  const n = flights10k().length;
+  for (let i = 0; i < n; i += 1000) {
+    const results = await Promise.all(
+      Array.from({ length: Math.min(1000, n - i) }, () =>
+        app.ingest(decodeDelivery(JSON.parse(next())), null),
+      ),
+    );
+    const bad = results.find((r) => r.outcome !== 'stored');
+    if (bad)
+      throw new Error(`preload: ${bad.eventId} was ${bad.outcome} (${bad.code ?? ''} ${bad.detail ?? ''})`);
+  }
+  const rows = await warehouse.count(schemas.get('flights')!);
+  await app.close();
+  await warehouse.close();
+  return rows;
+}
+
+interface Subject {
+  name: string;
+  label: string;
+  server: ServerChild;
+  runs: LoadResult[];
+}
+
+/**
+ * A repeated cached page of 100 records at 50 connections: ducto's API against node:http sending the
+ * same bytes (the limit) and against the functions-framework running the query on every GET (the peer).
+ */
+export async function apiScenario(o: BenchOptions): Promise<ScenarioResult> {
+  const errors: string[] = [];
+  const spawn = { cpus: o.serverCpus, timeoutMs: 60_000 };
+  const db = join(o.tmp, 'api.duckdb');
+  const rows = await preload(db);
+  const peerDb = join(o.tmp, 'api-peer.duckdb');
+  copyFileSync(db, peerDb);
+  if (existsSync(`${db}.wal`)) copyFileSync(`${db}.wal`, `${peerDb}.wal`);
+
+  const subjects: Subject[] = [];
+  try {
+    const api = await startServer('api', [db], spawn);
+    subjects.push({ name: 'ducto', label: 'ducto API (cached)', server: api, runs: [] });
+    // The limit serves exactly what ducto answers: same status, body bytes and headers.
+    const res = await fetch(`${api.url}${PATH}`);
+    const body = Buffer.from(await res.arrayBuffer());
+    const headers = Object.fromEntries(
+      [...res.headers].filter(
+        ([k]) => !['date', 'connection', 'keep-alive', 'transfer-encoding'].includes(k),
+      ),
+    );
+    if (res.status !== 200 || (JSON.parse(body.toString()) as { data: unknown[] }).data.length !== 100)
+      throw new Error(`GET ${PATH} on ducto answered ${res.status}`);
+    const saved = join(o.tmp, 'api-response.json');
+    writeFileSync(saved, JSON.stringify({ status: res.status, headers, body: body.toString('base64') }));
+    subjects.push({
+      name: 'static',
+      label: 'limit: node:http, same bytes',
+      server: await startServer('api-static', [saved], spawn),
+      runs: [],
+    });
+    const peer = await startServer('api-peer', [peerDb], spawn);
+    subjects.push({
+      name: 'peer',
+      label: 'peer: functions-framework, query per GET',
+      server: peer,
+      runs: [],
+    });
+    const peerRes = await fetch(`${peer.url}${PATH}`);
+    const peerBody = (await peerRes.json()) as { data: unknown[] };
+    if (peerRes.status !== 200 || peerBody.data.length !== 100)
+      throw new Error(`GET ${PATH} on the peer answered ${peerRes.status}`);
+
+    const run = (s: Subject, durationS: number) =>
+      load({ url: `${s.server.url}${PATH}`, connections: CONNECTIONS, durationS, serverPid: s.server.pid });
+    const check = (s: Subject, id: string, r: LoadResult) => {
+      if (r.non2xx > 0 || r.errors > 0)
+        errors.push(
+          `api ${s.name} run ${id}: ${r.non2xx} non-2xx (${JSON.stringify(r.statuses)}), ${r.errors} errors`,
+        );
+    };
+    for (const s of subjects) check(s, 'warm-up', await run(s, o.warmupS));
+    for (let round = 0; round < o.runs; round++) {
+      for (let k = 0; k < subjects.length; k++) {
+        const s = subjects[(round + k) % subjects.length]!;
+        const r = await run(s, o.durationS);
+        check(s, String(round), r);
+        s.runs.push(r);
+      }
+    }
+
+    const summary = Object.fromEntries(
+      subjects.map((s) => [
+        s.name,
+        {
+          rps: median(s.runs.map((r) => r.rps)),
+          p50Ms: median(s.runs.map((r) => r.p50Ms)),
+          p99Ms: median(s.runs.map((r) => r.p99Ms)),
+          non2xx: s.runs.reduce((n, r) => n + r.non2xx + r.errors, 0),
+          serverCores: median(s.runs.map((r) => r.serverCores)),
+          clientCores: median(s.runs.map((r) => r.clientCores)),
+          peakRssMb: peakRssMb(s.server.pid),
+        },
+      ]),
+    ) as Record<
+      string,
+      {
+        rps: number;
+        p50Ms: number;
+        p99Ms: number;
+        non2xx: number;
+        serverCores: number;
+        clientCores: number;
+        peakRssMb: number;
+      }
+    >;
+    const ducto = summary.ducto!;
+    const vsStatic = ducto.rps / summary.static!.rps;
+    const vsPeer = ducto.rps / summary.peer!.rps;
+    const text = [
+      `API: GET ${PATH} (${body.length} bytes, ${rows.toLocaleString('en')} rows loaded through ingest), ` +
+        `${CONNECTIONS} connections, ${o.runs} × ${o.durationS} s, medians`,
+      table(
+        ['server', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'server CPU', 'client CPU', 'peak RSS MB'],
+        subjects.map((s) => {
+          const m = summary[s.name]!;
+          return [s.label, m.rps, m.p50Ms, m.p99Ms, m.non2xx, m.serverCores, m.clientCores, m.peakRssMb];
+        }),
+      ),
+      `ducto ÷ peer: ${vsPeer.toFixed(1)}× the requests/s`,
+    ].join('\n');
+    return {
+      data: {
+        connections: CONNECTIONS,
+        path: PATH,
+        bodyBytes: body.length,
+        durationS: o.durationS,
+        runs: Object.fromEntries(subjects.map((s) => [s.name, s.runs])),
+        summary,
+        ratios: { vsStatic, vsPeer },
+      },
+      goals: [
+        goal('api', 'ducto ÷ node:http same bytes (req/s)', vsStatic, '>=', 0.5, '×'),
+        goal('api', 'ducto p99 latency', ducto.p99Ms, '<=', 10, ' ms'),
+      ],
+      errors,
+      text,
+    };
+  } finally {
+    await Promise.all(subjects.map((s) => s.server.stop()));
+  }
+}
