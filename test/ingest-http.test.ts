@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publish } from '../src/cli/publish.ts';
-import { type Stack, startStack } from '../src/cli/serve.ts';
+import { type Stack, type StackOptions, startStack } from '../src/cli/serve.ts';
 import { readConfig } from '../src/config.ts';
 import { loadSchemas } from '../src/core/schema-files.ts';
 import { createLogger } from '../src/logger.ts';
@@ -19,7 +19,11 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function stack(name: string, env: Record<string, string> = {}): Promise<Stack> {
+async function stack(
+  name: string,
+  env: Record<string, string> = {},
+  options: StackOptions = {},
+): Promise<Stack> {
   const config = readConfig({
     PORT: '0',
     INGEST_PORT: '0',
@@ -29,7 +33,7 @@ async function stack(name: string, env: Record<string, string> = {}): Promise<St
     DUCTO_CACHE_TTL_MS: '0',
     ...env,
   });
-  const s = await startStack(config, createLogger('silent'));
+  const s = await startStack(config, createLogger('silent'), options);
   stacks.push(s);
   return s;
 }
@@ -133,6 +137,56 @@ describe('ingest endpoint over HTTP', () => {
       }),
     ).toBe(204);
   });
+});
+
+describe('backpressure', () => {
+  it('answers 429 with Retry-After when the warehouse is slow, instead of queueing without bound, and stores every accepted message', async () => {
+    const s = await stack(
+      'slow',
+      { DUCTO_MAX_PENDING: '50', DUCTO_BATCH_MAX_ROWS: '25' },
+      {
+        wrapWarehouse: (w) => ({
+          ...w,
+          kind: w.kind,
+          write: async (b) => {
+            await new Promise((r) => setTimeout(r, 100));
+            return w.write(b);
+          },
+        }),
+      },
+    );
+    const records = flightsSample(400);
+    const statuses = new Map<number, number>();
+    const accepted: string[] = [];
+    let retryAfter: string | null = null;
+    await pool(
+      records.map((r, i) => [r, i] as const),
+      200,
+      async ([r, i]) => {
+        const body = JSON.stringify({
+          message: {
+            data: Buffer.from(JSON.stringify(r)).toString('base64'),
+            messageId: `bp-${i}`,
+            attributes: { event_id: `bp-${i}`, dataset: 'flights' },
+          },
+        });
+        const res = await fetch(`${s.ingestUrl}/`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+        });
+        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+        if (res.status === 429) retryAfter = res.headers.get('retry-after');
+        if (res.status === 204) accepted.push(`bp-${i}`);
+        await res.arrayBuffer();
+      },
+    );
+    expect(statuses.get(429) ?? 0).toBeGreaterThan(0);
+    expect(retryAfter).toBe('1');
+    expect([...statuses.keys()].every((k) => k === 204 || k === 429)).toBe(true);
+    expect(s.app.batcher.depth).toBe(0);
+    expect(await stats(s)).toBe(accepted.length);
+  }, 60_000);
 });
 
 describe('a second dataset needs only a new schema file', () => {
