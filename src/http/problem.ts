@@ -8,7 +8,8 @@ import type { HttpResponse } from './types.ts';
 export function problem(error: unknown, instance?: string): HttpResponse {
   const e = error instanceof DuctoError ? error : new DuctoError('internal', 'internal error');
   const body = {
-    type: `https://github.com/ducto-dev/ducto/blob/main/docs/errors.md#${e.code}`,
+    // A URN, not a URL: the catalogue is docs/errors.md, wherever the repository is hosted.
+    type: `urn:ducto:error:${e.code}`,
     title: ERROR_CODES[e.code].title,
     status: e.status,
     code: e.code,

@@ -1,0 +1,25 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ERROR_CODES } from '../src/core/errors.ts';
+import { ROOT } from './helpers/schemas.ts';
+
+describe('docs', () => {
+  it('docs/errors.md lists every error code with its status', () => {
+    const page = readFileSync(join(ROOT, 'docs/errors.md'), 'utf8');
+    for (const [code, { status }] of Object.entries(ERROR_CODES)) {
+      expect(page, code).toContain(`| <a id="${code}"></a>\`${code}\` | ${status} |`);
+    }
+  });
+
+  it('the README shows the two commands of a fresh machine and every configuration variable readConfig reads', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    expect(readme).toContain('npm ci');
+    expect(readme).toContain('npm start');
+    expect(readme).toContain('npm test');
+    const config = readFileSync(join(ROOT, 'src/config.ts'), 'utf8');
+    const vars = new Set([...config.matchAll(/env(?:\.|, ')([A-Z][A-Z0-9_]+)/g)].map((m) => m[1]!));
+    expect(vars.size).toBeGreaterThan(10);
+    for (const v of vars) expect(readme, `README configuration table lacks ${v}`).toContain(`\`${v}\``);
+  });
+});
