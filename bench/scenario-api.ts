@@ -68,11 +68,10 @@ export async function apiScenario(o: BenchOptions): Promise<ScenarioResult> {
     // The limit serves exactly what ducto answers: same status, body bytes and headers.
     const res = await fetch(`${api.url}${PATH}`);
     const body = Buffer.from(await res.arrayBuffer());
-    const headers = Object.fromEntries(
-      [...res.headers].filter(
-        ([k]) => !['date', 'connection', 'keep-alive', 'transfer-encoding'].includes(k),
-      ),
-    );
+    const headers: Record<string, string> = {};
+    res.headers.forEach((value, key) => {
+      if (!['date', 'connection', 'keep-alive', 'transfer-encoding'].includes(key)) headers[key] = value;
+    });
     if (res.status !== 200 || (JSON.parse(body.toString()) as { data: unknown[] }).data.length !== 100)
       throw new Error(`GET ${PATH} on ducto answered ${res.status}`);
     const saved = join(o.tmp, 'api-response.json');

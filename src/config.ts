@@ -4,12 +4,28 @@ import { DuctoError } from './core/errors.ts';
 
 export type PubSubMode = 'auto' | 'emulator' | 'direct';
 
+export interface BigQueryConfig {
+  project: string;
+  dataset: string;
+  /** Unset: BigQuery runs each query where its dataset is. */
+  location: string | undefined;
+  maxBytesBilled: number;
+  queryTimeoutMs: number;
+  defaultRangeDays: number;
+  maxRangeDays: number;
+}
+
 export interface Config {
   host: string;
   port: number;
   ingestPort: number;
   dbPath: string;
+  warehouse: 'duckdb' | 'bigquery';
+  /** Set when `warehouse` is `bigquery`. */
+  bigquery: BigQueryConfig | null;
   schemasDir: string;
+  /** Datasets this instance serves (a subset of the schema files), or null for all of them. */
+  datasets: string[] | null;
   defaultDataset: string;
   pubsub: PubSubMode;
   emulatorHost: string;
@@ -45,6 +61,41 @@ function int(env: Env, name: string, fallback: number, min: number, max: number)
   return n;
 }
 
+function bigqueryConfig(env: Env): BigQueryConfig {
+  const project = env.DUCTO_BQ_PROJECT ?? env.GOOGLE_CLOUD_PROJECT;
+  if (!project || !/^(?:[a-z][a-z0-9.-]*:)?[a-z][a-z0-9-]{0,62}$/.test(project)) {
+    throw new DuctoError(
+      'config_invalid',
+      `DUCTO_WAREHOUSE=bigquery needs DUCTO_BQ_PROJECT (or GOOGLE_CLOUD_PROJECT) set to a project id, got "${project ?? ''}"`,
+    );
+  }
+  const dataset = env.DUCTO_BQ_DATASET ?? 'ducto';
+  if (!/^[A-Za-z0-9_]{1,1024}$/.test(dataset)) {
+    throw new DuctoError(
+      'config_invalid',
+      `DUCTO_BQ_DATASET must be letters, digits and _, got "${dataset}"`,
+    );
+  }
+  const maxRangeDays = int(env, 'DUCTO_BQ_MAX_RANGE_DAYS', 31, 1, 3660);
+  const defaultRangeDays = int(
+    env,
+    'DUCTO_BQ_DEFAULT_RANGE_DAYS',
+    Math.min(7, maxRangeDays),
+    1,
+    maxRangeDays,
+  );
+  return {
+    project,
+    dataset,
+    location: env.DUCTO_BQ_LOCATION || undefined,
+    // BigQuery bills at least 10 MB per table a query reads, so a lower cap would refuse every query.
+    maxBytesBilled: int(env, 'DUCTO_BQ_MAX_BYTES_BILLED', 5 * 1024 ** 3, 10 * 1024 ** 2, 2 ** 50),
+    queryTimeoutMs: int(env, 'DUCTO_BQ_QUERY_TIMEOUT_MS', 10_000, 100, 600_000),
+    defaultRangeDays,
+    maxRangeDays,
+  };
+}
+
 /**
  * Reads and validates the whole configuration once, at start-up: flags win over the environment,
  * which wins over defaults. Nothing else in ducto reads process.env.
@@ -68,6 +119,10 @@ export function readConfig(
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     throw new DuctoError('config_invalid', `LOG_LEVEL must be a pino level, got "${logLevel}"`);
   }
+  const warehouse = env.DUCTO_WAREHOUSE ?? 'duckdb';
+  if (warehouse !== 'duckdb' && warehouse !== 'bigquery') {
+    throw new DuctoError('config_invalid', `DUCTO_WAREHOUSE must be duckdb or bigquery, got "${warehouse}"`);
+  }
   const emulatorHost = env.PUBSUB_EMULATOR_HOST ?? '127.0.0.1:8085';
   if (!/^[\w.-]+:\d{1,5}$|^\[[\d:a-f]+\]:\d{1,5}$/i.test(emulatorHost)) {
     throw new DuctoError('config_invalid', `PUBSUB_EMULATOR_HOST must be host:port, got "${emulatorHost}"`);
@@ -77,7 +132,14 @@ export function readConfig(
     port,
     ingestPort,
     dbPath: flags.db ?? env.DUCTO_DB ?? './data/ducto.duckdb',
+    warehouse,
+    bigquery: warehouse === 'bigquery' ? bigqueryConfig(env) : null,
     schemasDir: env.DUCTO_SCHEMAS ?? resolve(PACKAGE_ROOT, 'schemas'),
+    datasets: env.DUCTO_DATASETS
+      ? env.DUCTO_DATASETS.split(',')
+          .map((d) => d.trim())
+          .filter(Boolean)
+      : null,
     defaultDataset: env.DUCTO_DEFAULT_DATASET ?? 'flights',
     pubsub,
     emulatorHost,

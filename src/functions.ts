@@ -9,7 +9,7 @@ import * as ff from '@google-cloud/functions-framework';
 import { type App, createApp } from './app.ts';
 import { readConfig } from './config.ts';
 import { decodeDelivery } from './core/delivery.ts';
-import { loadSchemas } from './core/schema-files.ts';
+import { loadSchemas, selectSchemas } from './core/schema-files.ts';
 import { recordOutcome, recordRetry } from './http/ingest-handler.ts';
 import type { HttpRequest } from './http/types.ts';
 import { createLogger } from './logger.ts';
@@ -23,7 +23,7 @@ function getApp(): Promise<App> {
   app ??= (async () => {
     const config = readConfig(process.env);
     const logger = createLogger(config.logLevel);
-    const schemas = loadSchemas(config.schemasDir);
+    const schemas = selectSchemas(loadSchemas(config.schemasDir), config.datasets);
     const warehouse = await createWarehouse(config);
     await warehouse.ensure([...schemas.values()]);
     return createApp(config, { warehouse, schemas, logger });

@@ -6,7 +6,7 @@ import { createDuckDBStore, openDuckDB } from '../adapters/duckdb-store.ts';
 import { createApp } from '../app.ts';
 import { type Config, readConfig } from '../config.ts';
 import type { DatasetSchema } from '../core/dataset-schema.ts';
-import { loadSchemas } from '../core/schema-files.ts';
+import { loadSchemas, selectSchemas } from '../core/schema-files.ts';
 import type { Warehouse } from '../core/warehouse.ts';
 import { type RunningServer, serve as serveHttp } from '../http/node-server.ts';
 import { createLogger, type Logger } from '../logger.ts';
@@ -52,7 +52,7 @@ export interface StackOptions {
 }
 
 export async function startStack(config: Config, logger: Logger, options: StackOptions = {}): Promise<Stack> {
-  const schemas = loadSchemas(config.schemasDir);
+  const schemas = selectSchemas(loadSchemas(config.schemasDir), config.datasets);
   const db = await openDuckDB(config.dbPath);
   const store = createDuckDBStore(db.instance, { closeInstance: true });
   await store.ensure([...schemas.values()]);

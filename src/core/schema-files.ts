@@ -28,3 +28,19 @@ export function loadSchemas(dir: string): Map<string, DatasetSchema> {
   if (schemas.size === 0) throw new DuctoError('config_invalid', `no dataset schema (*.json) in ${dir}`);
   return schemas;
 }
+
+/** Keeps the datasets one instance serves (DUCTO_DATASETS); every name must have a schema file. */
+export function selectSchemas(
+  schemas: Map<string, DatasetSchema>,
+  names: readonly string[] | null,
+): Map<string, DatasetSchema> {
+  if (names === null) return schemas;
+  const unknown = names.filter((n) => !schemas.has(n));
+  if (unknown.length > 0) {
+    throw new DuctoError(
+      'config_invalid',
+      `DUCTO_DATASETS names datasets with no schema file: ${unknown.join(', ')}`,
+    );
+  }
+  return new Map(names.map((n) => [n, schemas.get(n)!]));
+}

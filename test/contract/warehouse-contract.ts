@@ -258,7 +258,11 @@ export function describeWarehouseContract(
       const rows = flightRows(60, 4);
       await write(schema, rows.slice(0, 30));
       // A redelivered event with changed content must not overwrite the stored one.
-      const changed = rows.slice(20, 30).map((r) => ({ ...r, fields: { ...r.fields, delay: 9999 } }));
+      // A redelivery is received later than the first copy, as in production (BigQuery keeps the
+      // earliest ingested_at; with equal times the winner would be arbitrary).
+      const changed = rows
+        .slice(20, 30)
+        .map((r) => ({ ...r, fields: { ...r.fields, delay: 9999 }, ingestedAt: r.ingestedAt + 1_000_000 }));
       const result = await write(schema, [...changed, ...rows.slice(30)]);
       if (reportsInserted) expect(result.inserted).toEqual(new Set(rows.slice(30).map((r) => r.eventId)));
       expect(await store().count(schema)).toBe(60);

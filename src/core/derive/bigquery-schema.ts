@@ -1,4 +1,5 @@
 import type { DatasetSchema, FieldType } from '../dataset-schema.ts';
+import { dedupKey, uniqueEventsSelect } from '../sql/dedup.ts';
 
 /** A BigQuery table field as the API and Terraform's `google_bigquery_table.schema` take it. */
 export interface BigQueryField {
@@ -76,4 +77,44 @@ export function bigqueryTables(schema: DatasetSchema): { events: BigQueryTable; 
     clustering: ['code'],
   };
   return { events, rejected };
+}
+
+/**
+ * The same table as the BigQuery REST API's Table resource takes it (tables.insert), for an adapter
+ * that creates missing tables itself: Terraform and the adapter then build one table from one source.
+ */
+export function bigqueryTableResource(t: BigQueryTable): Record<string, unknown> {
+  return {
+    description: t.description,
+    schema: { fields: t.schema },
+    timePartitioning: { type: t.time_partitioning.type, field: t.time_partitioning.field },
+    requirePartitionFilter: t.time_partitioning.require_partition_filter,
+    clustering: { fields: t.clustering },
+  };
+}
+
+/** The deduplicating view over a dataset's events, for Terraform (`google_bigquery_table.view`). */
+export interface BigQueryView {
+  table_id: string;
+  description: string;
+  /** GoogleSQL with `${project}` and `${dataset}` left for Terraform's `templatestring()` to fill. */
+  query: string;
+  use_legacy_sql: false;
+}
+
+/**
+ * `<dataset>_dedup`: every event once, for people and tools querying BigQuery directly. The API
+ * does not read through it: it inlines the same form with its time range inside (sql/dedup.ts).
+ */
+export function bigqueryDedupView(schema: DatasetSchema): BigQueryView {
+  const column = (name: string) => `\`${name}\``;
+  const table = `\`\${project}.\${dataset}.${schema.name}\``;
+  return {
+    table_id: `${schema.name}_dedup`,
+    description:
+      `Each event of ${schema.name} once (the copy written first), deduplicated on ${dedupKey(schema).join(', ')}. ` +
+      `Filter on ${schema.time.field}: the table requires a partition filter.`,
+    query: uniqueEventsSelect(column, schema, table, 'TRUE'),
+    use_legacy_sql: false,
+  };
 }

@@ -1,6 +1,6 @@
 import type { DatasetSchema } from '../dataset-schema.ts';
 import { avroSchema } from './avro-schema.ts';
-import { bigqueryTables } from './bigquery-schema.ts';
+import { bigqueryDedupView, bigqueryTables } from './bigquery-schema.ts';
 
 export const GENERATED_DIR = 'infra/generated';
 
@@ -12,6 +12,7 @@ export function derivedFiles(schemas: Iterable<DatasetSchema>): Map<string, stri
     const { events, rejected } = bigqueryTables(s);
     files.set(`${GENERATED_DIR}/${s.name}/table.json`, json(events));
     files.set(`${GENERATED_DIR}/${s.name}/rejected-table.json`, json(rejected));
+    files.set(`${GENERATED_DIR}/${s.name}/dedup-view.json`, json(bigqueryDedupView(s)));
     files.set(`${GENERATED_DIR}/${s.name}/pubsub-schema.avsc`, json(avroSchema(s)));
   }
   return files;

@@ -3,6 +3,7 @@ import { DuctoError } from '../errors.ts';
 import type { Value } from '../record.ts';
 import type { Filter, ListQuery, StatsQuery } from '../warehouse.ts';
 import type { Dialect } from './dialect.ts';
+import type { RangeScope, TimeBounds, TimeRange } from './partition-range.ts';
 
 export type ParamType = 'STRING' | 'INT64' | 'FLOAT64' | 'BOOL' | 'TIMESTAMP';
 
@@ -82,6 +83,58 @@ function condition(d: Dialect, schema: DatasetSchema, filter: Filter, params: Pa
   return `${col} ${op} ${params.add(checkValue(f, filter.values[0]!), type)}`;
 }
 
+/** The bounds the query's own filters put on the event time (`from` inclusive, `to` exclusive). */
+function timeBounds(schema: DatasetSchema, filters: Filter[]): TimeBounds {
+  const f = field(schema, schema.time.field);
+  const bounds: TimeBounds = { from: null, to: null };
+  const lower = (v: number) => {
+    bounds.from = bounds.from === null ? v : Math.max(bounds.from, v);
+  };
+  const upper = (v: number) => {
+    bounds.to = bounds.to === null ? v : Math.min(bounds.to, v);
+  };
+  for (const filter of filters) {
+    if (filter.field !== f.name || filter.values.length === 0) continue;
+    const values = filter.values.map((v) => checkValue(f, v) as number);
+    if (filter.op === 'in') {
+      lower(Math.min(...values));
+      upper(Math.max(...values) + 1);
+    } else if (filter.op === 'gt' || filter.op === 'gte') lower(values[0]!);
+    else if (filter.op === 'lt') upper(values[0]!);
+    else if (filter.op === 'lte') upper(values[0]! + 1);
+  }
+  return bounds;
+}
+
+/**
+ * The FROM clause over a dataset's events, and the conditions it adds. A partitioned dialect reads only
+ * the partitions of `range` and, when `unique`, each event once; otherwise this is the table itself.
+ */
+function source(
+  d: Dialect,
+  schema: DatasetSchema,
+  params: Params,
+  range: TimeRange | null,
+  unique: boolean,
+): { from: string; where: string[] } {
+  const table = d.table(tableNames(schema).events);
+  if (!d.partitions || range === null) return { from: table, where: [] };
+  const time = d.column(schema.time.field);
+  const inRange = `${time} >= ${params.add(range.from, 'TIMESTAMP')} AND ${time} < ${params.add(range.to, 'TIMESTAMP')}`;
+  return unique
+    ? { from: d.partitions.unique(schema, table, inRange), where: [] }
+    : { from: table, where: [inRange] };
+}
+
+function rangeOf(d: Dialect, scope: RangeScope, bounds: TimeBounds): TimeRange | null {
+  return d.partitions ? d.partitions.policy.range(scope, bounds) : null;
+}
+
+function limitClause(d: Dialect, params: Params, limit: number): string {
+  if (!Number.isSafeInteger(limit) || limit < 1) throw bad('limit must be a positive integer');
+  return `\nLIMIT ${d.bindLimit ? params.add(limit, 'INT64') : limit}`;
+}
+
 function where(conditions: string[]): string {
   return conditions.length === 0 ? '' : `\nWHERE ${conditions.join('\n  AND ')}`;
 }
@@ -110,29 +163,35 @@ export function compileList(d: Dialect, schema: DatasetSchema, query: ListQuery)
   const time = d.column(schema.time.field);
   const id = d.column('event_id');
   const dir = query.order === 'desc' ? 'DESC' : 'ASC';
+  let range = rangeOf(d, 'query', timeBounds(schema, query.filters));
   if (query.after !== null) {
     const cmp = query.order === 'desc' ? '<' : '>';
-    const t = params.add(checkValue(field(schema, schema.time.field), query.after.time), 'TIMESTAMP');
+    const after = checkValue(field(schema, schema.time.field), query.after.time) as number;
+    const t = params.add(after, 'TIMESTAMP');
     const e = params.add(query.after.eventId, 'STRING');
     // Row-value comparison `(t, id) > (a, b)` is not GoogleSQL; this form is, and uses the time filter.
     conditions.push(`(${time} ${cmp} ${t} OR (${time} = ${t} AND ${id} ${cmp} ${e}))`);
+    // Later pages scan fewer partitions: nothing before (or, descending, after) the cursor can match.
+    if (range !== null) {
+      range =
+        query.order === 'desc'
+          ? { from: range.from, to: Math.min(range.to, after + 1) }
+          : { from: Math.max(range.from, after), to: range.to };
+    }
   }
-  let limit = '';
-  if (query.limit !== null) {
-    if (!Number.isSafeInteger(query.limit) || query.limit < 1) throw bad('limit must be a positive integer');
-    limit = `\nLIMIT ${query.limit}`;
-  }
+  const src = source(d, schema, params, range, true);
+  const limit = query.limit === null ? '' : limitClause(d, params, query.limit);
   const sql =
-    `SELECT ${columns(d, schema, query.fields)}\nFROM ${d.table(tableNames(schema).events)}` +
-    `${where(conditions)}\nORDER BY ${time} ${dir}, ${id} ${dir}${limit}`;
+    `SELECT ${columns(d, schema, query.fields)}\nFROM ${src.from}` +
+    `${where([...src.where, ...conditions])}\nORDER BY ${time} ${dir}, ${id} ${dir}${limit}`;
   return { sql, params: params.list };
 }
 
 export function compileGet(d: Dialect, schema: DatasetSchema, eventId: string): CompiledQuery {
   const params = new Params(d);
-  const sql =
-    `SELECT ${columns(d, schema, null)}\nFROM ${d.table(tableNames(schema).events)}` +
-    `\nWHERE ${d.column('event_id')} = ${params.add(eventId, 'STRING')}`;
+  const condition = `${d.column('event_id')} = ${params.add(eventId, 'STRING')}`;
+  const src = source(d, schema, params, rangeOf(d, 'lookup', { from: null, to: null }), true);
+  const sql = `SELECT ${columns(d, schema, null)}\nFROM ${src.from}${where([...src.where, condition])}`;
   return { sql, params: params.list };
 }
 
@@ -165,23 +224,29 @@ export function compileStats(d: Dialect, schema: DatasetSchema, query: StatsQuer
     groups.length === 0
       ? ''
       : `\nGROUP BY ${groups.join(', ')}\nORDER BY ${groups.map((g) => `${g} ASC NULLS LAST`).join(', ')}`;
-  const sql = `SELECT ${selected.join(',\n  ')}\nFROM ${d.table(tableNames(schema).events)}${where(conditions)}${grouping}`;
+  const src = source(d, schema, params, rangeOf(d, 'query', timeBounds(schema, query.filters)), true);
+  const sql = `SELECT ${selected.join(',\n  ')}\nFROM ${src.from}${where([...src.where, ...conditions])}${grouping}`;
   return { sql, params: params.list };
 }
 
 /** Columns `newest_event_time` and `newest_ingested_at`, null when the table is empty. */
 export function compileFreshness(d: Dialect, schema: DatasetSchema): CompiledQuery {
+  const params = new Params(d);
   const newest = (col: string, alias: string) =>
     `${d.selectTimestamp(`max(${d.column(col)})`)} AS ${d.column(alias)}`;
+  // Duplicates cannot change a maximum: the plain table is enough, and reads two columns only.
+  const src = source(d, schema, params, rangeOf(d, 'recent', { from: null, to: null }), false);
   const sql =
     `SELECT ${newest(schema.time.field, 'newest_event_time')}, ${newest('ingested_at', 'newest_ingested_at')}` +
-    `\nFROM ${d.table(tableNames(schema).events)}`;
-  return { sql, params: [] };
+    `\nFROM ${src.from}${where(src.where)}`;
+  return { sql, params: params.list };
 }
 
 export function compileCount(d: Dialect, schema: DatasetSchema): CompiledQuery {
+  const params = new Params(d);
+  const src = source(d, schema, params, rangeOf(d, 'lookup', { from: null, to: null }), true);
   return {
-    sql: `SELECT count(*) AS ${d.column('count')}\nFROM ${d.table(tableNames(schema).events)}`,
-    params: [],
+    sql: `SELECT count(*) AS ${d.column('count')}\nFROM ${src.from}${where(src.where)}`,
+    params: params.list,
   };
 }

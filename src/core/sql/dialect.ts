@@ -1,4 +1,7 @@
+import type { DatasetSchema } from '../dataset-schema.ts';
 import { DuctoError } from '../errors.ts';
+import { uniqueEventsSelect } from './dedup.ts';
+import { ALL_PARTITIONS, type PartitionPolicy } from './partition-range.ts';
 
 /**
  * What differs between the warehouses' SQL. The compiler writes everything else once, so a query
@@ -16,6 +19,18 @@ export interface Dialect {
   truncate(expr: string, unit: 'hour' | 'day'): string;
   /** A timestamp as selected: the adapter must read it back as epoch microseconds. */
   selectTimestamp(expr: string): string;
+  /** Binds LIMIT as a parameter too, so no value at all is written into the SQL text. */
+  readonly bindLimit?: boolean;
+  /**
+   * For a warehouse whose table neither refuses a duplicate nor should be read without a time range
+   * (BigQuery): every query reads only the partitions of its time range, and sees each event once.
+   * Absent for DuckDB, whose primary key already keeps each event once.
+   */
+  readonly partitions?: {
+    policy: PartitionPolicy;
+    /** A FROM source: the rows of `table` satisfying `where` (a time-range condition), one per event. */
+    unique(schema: DatasetSchema, table: string, where: string): string;
+  };
 }
 
 // Schema names are at most 63 characters; derived aliases (`<measure>_avg`) add a few. Quoting is safe
@@ -41,9 +56,11 @@ export const duckdbDialect: Dialect = {
 export interface BigQueryDialectOptions {
   /**
    * The full table path (`project.dataset.table`) of a table name: the adapter decides where the
-   * dataset lives and whether reads go through a deduplicating view.
+   * dataset lives.
    */
   tableName(name: string): string;
+  /** The time range each query scans; by default the query's own bounds, else every partition. */
+  partitions?: PartitionPolicy;
 }
 
 // Project ids may carry a domain prefix (`example.com:project`); datasets and tables are word characters.
@@ -52,12 +69,14 @@ const BIGQUERY_PATH =
 
 /**
  * GoogleSQL: backtick-quoted identifiers, `@name` parameters (TIMESTAMP parameters are bound typed),
- * timestamps selected as UNIX_MICROS so the client never rounds them through a Date.
+ * timestamps selected as UNIX_MICROS so the client never rounds them through a Date. Every query filters
+ * on the partition column and reads the events deduplicated (see dedup.ts).
  */
 export function bigqueryDialect(options: BigQueryDialectOptions): Dialect {
+  const column = (name: string) => `\`${checkIdent(name)}\``;
   return {
     name: 'bigquery',
-    column: (name) => `\`${checkIdent(name)}\``,
+    column,
     table: (name) => {
       const path = options.tableName(checkIdent(name));
       if (!BIGQUERY_PATH.test(path)) {
@@ -68,5 +87,14 @@ export function bigqueryDialect(options: BigQueryDialectOptions): Dialect {
     placeholder: (name) => `@${checkIdent(name)}`,
     truncate: (expr, unit) => `TIMESTAMP_TRUNC(${expr}, ${unit === 'hour' ? 'HOUR' : 'DAY'}, 'UTC')`,
     selectTimestamp: (expr) => `UNIX_MICROS(${expr})`,
+    bindLimit: true,
+    partitions: {
+      policy: options.partitions ?? ALL_PARTITIONS,
+      unique: (schema, table, where) => `(\n${indent(uniqueEventsSelect(column, schema, table, where))}\n)`,
+    },
   };
+}
+
+function indent(text: string): string {
+  return text.replace(/^/gm, '  ');
 }

@@ -9,8 +9,15 @@ SELECT `origin`,
   max(`distance`) AS `distance_max`,
   avg(`distance`) AS `distance_avg`,
   sum(`distance`) AS `distance_sum`
-FROM `ducto-test.ducto.flights`
+FROM (
+  SELECT *
+  FROM `ducto-test.ducto.flights`
+  WHERE `date` >= @p0 AND `date` < @p1
+  QUALIFY ROW_NUMBER() OVER (PARTITION BY `event_id`, `date`, `origin`, `destination` ORDER BY `ingested_at`) = 1
+)
 GROUP BY `origin`, `bucket`
 ORDER BY `origin` ASC NULLS LAST, `bucket` ASC NULLS LAST
 
--- params (0)
+-- params (2)
+-- {"name":"p0","value":-9007199254740991,"type":"TIMESTAMP"}
+-- {"name":"p1","value":9007199254740991,"type":"TIMESTAMP"}

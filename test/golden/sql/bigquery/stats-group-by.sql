@@ -9,10 +9,17 @@ SELECT `origin`,
   max(`distance`) AS `distance_max`,
   avg(`distance`) AS `distance_avg`,
   sum(`distance`) AS `distance_sum`
-FROM `ducto-test.ducto.flights`
+FROM (
+  SELECT *
+  FROM `ducto-test.ducto.flights`
+  WHERE `date` >= @p1 AND `date` < @p2
+  QUALIFY ROW_NUMBER() OVER (PARTITION BY `event_id`, `date`, `origin`, `destination` ORDER BY `ingested_at`) = 1
+)
 WHERE `delay` >= @p0
 GROUP BY `origin`, `destination`
 ORDER BY `origin` ASC NULLS LAST, `destination` ASC NULLS LAST
 
--- params (1)
+-- params (3)
 -- {"name":"p0","value":30,"type":"INT64"}
+-- {"name":"p1","value":-9007199254740991,"type":"TIMESTAMP"}
+-- {"name":"p2","value":9007199254740991,"type":"TIMESTAMP"}

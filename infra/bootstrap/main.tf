@@ -1,0 +1,51 @@
+# What a person with owner rights applies once per environment project, before CI can deploy:
+# the APIs, the Terraform state bucket, and the keyless CI identity. Everything else is applied by
+# CI with the deploy account this creates.
+
+locals {
+  labels = { system = "shared", env = var.env, component = "delivery" }
+}
+
+resource "google_project_service" "default" {
+  for_each           = toset(var.services)
+  project            = var.project_id
+  service            = each.value
+  disable_on_destroy = false
+}
+
+resource "google_storage_bucket" "state" {
+  project                     = var.project_id
+  name                        = var.state_bucket
+  location                    = var.region
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  labels                      = local.labels
+  # Every state write is kept for a while: a bad apply can be rolled back to the previous state.
+  versioning {
+    enabled = true
+  }
+  lifecycle_rule {
+    condition {
+      num_newer_versions = 20
+      with_state         = "ARCHIVED"
+    }
+    action {
+      type = "Delete"
+    }
+  }
+  lifecycle {
+    prevent_destroy = true
+  }
+}
+
+module "ci" {
+  source                 = "../modules/ci-identity"
+  project_id             = var.project_id
+  github_repository      = var.github_repository
+  github_repository_id   = var.github_repository_id
+  deploy_branch          = var.deploy_branch
+  deploy_roles           = var.deploy_roles
+  deploy_grantable_roles = var.deploy_grantable_roles
+  state_bucket           = google_storage_bucket.state.name
+  depends_on             = [google_project_service.default]
+}

@@ -1,0 +1,4 @@
+output "document" {
+  description = "The Swagger 2.0 document, JSON text."
+  value       = jsonencode(local.document)
+}

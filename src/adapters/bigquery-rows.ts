@@ -1,0 +1,70 @@
+import type { FieldSpec } from '../core/dataset-schema.ts';
+import type { EventRow, RejectedRow } from '../core/warehouse.ts';
+
+/**
+ * A row as the Storage Write API's JSON writer takes it: column name → value; TIMESTAMP as epoch µs,
+ * BYTES as base64 (which the protobuf encoder decodes back to the bytes).
+ */
+export type JsonRow = Record<string, string | number | boolean | null>;
+
+/**
+ * Why an event cannot be stored as typed, or null. Checked before sending: the JSON writer converts
+ * values to protobuf without checking them against the column (`"late"` in an INT64 column is sent
+ * as 0, and BigQuery stores it), so a wrong type must never reach it.
+ */
+export function eventProblem(fields: FieldSpec[], row: EventRow): string | null {
+  if (typeof row.eventId !== 'string' || row.eventId.length === 0) return 'event_id is empty';
+  if (!Number.isSafeInteger(row.ingestedAt)) return 'ingested_at is not a time';
+  if (row.publishTime !== null && !Number.isSafeInteger(row.publishTime)) return 'publish_time is not a time';
+  for (const f of fields) {
+    const v = row.fields[f.name] ?? null;
+    if (v === null) {
+      if (f.required) return `${f.name} is required`;
+      continue;
+    }
+    const ok =
+      f.type === 'string'
+        ? typeof v === 'string'
+        : f.type === 'boolean'
+          ? typeof v === 'boolean'
+          : f.type === 'number'
+            ? typeof v === 'number' && Number.isFinite(v)
+            : Number.isSafeInteger(v);
+    if (!ok) return `${f.name} is not a ${f.type}`;
+  }
+  return null;
+}
+
+/** The events table row: schema fields, then the ingest metadata columns. */
+export function eventJson(fields: FieldSpec[], row: EventRow): JsonRow {
+  const out: JsonRow = {};
+  for (const f of fields) out[f.name] = row.fields[f.name] ?? null;
+  out.event_id = row.eventId;
+  out.publish_time = row.publishTime;
+  out.ingested_at = row.ingestedAt;
+  return out;
+}
+
+/** The `_rejected` table row: the payload byte for byte (it may be invalid UTF-8), attributes as JSON text. */
+export function rejectedJson(r: RejectedRow): JsonRow {
+  return {
+    message_id: r.messageId,
+    event_id: r.eventId,
+    code: r.code,
+    detail: r.detail,
+    payload: r.payload === null ? null : Buffer.from(r.payload).toString('base64'),
+    attributes: JSON.stringify(r.attributes),
+    publish_time: r.publishTime,
+    received_at: r.receivedAt,
+  };
+}
+
+/** An upper estimate of a row's encoded size, to keep each append request under the API's limit. */
+export function approxBytes(row: JsonRow): number {
+  let n = 16;
+  for (const [k, v] of Object.entries(row)) {
+    n += k.length + 12;
+    if (typeof v === 'string') n += Buffer.byteLength(v);
+  }
+  return n;
+}

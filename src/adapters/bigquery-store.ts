@@ -1,0 +1,274 @@
+import { type DatasetSchema, tableNames } from '../core/dataset-schema.ts';
+import { type BigQueryTable, bigqueryTableResource, bigqueryTables } from '../core/derive/bigquery-schema.ts';
+import { DuctoError, type RejectCode } from '../core/errors.ts';
+import {
+  type CompiledQuery,
+  compileCount,
+  compileFreshness,
+  compileGet,
+  compileList,
+  compileStats,
+} from '../core/sql/compile.ts';
+import { bigqueryDialect } from '../core/sql/dialect.ts';
+import { partitionPolicy } from '../core/sql/partition-range.ts';
+import type { Micros } from '../core/time.ts';
+import type {
+  EventRow,
+  StatsRow,
+  StoredEvent,
+  Warehouse,
+  WriteBatch,
+  WriteResult,
+} from '../core/warehouse.ts';
+import type { BigQueryClient, StorageWriteClient } from './bigquery-clients.ts';
+import { createQueryRunner } from './bigquery-query.ts';
+import { eventJson, eventProblem, rejectedJson } from './bigquery-rows.ts';
+import {
+  type AppendTarget,
+  appendTarget,
+  createAppender,
+  DEFAULT_RETRY,
+  type RetryOptions,
+} from './bigquery-writer.ts';
+
+export interface BigQueryStoreOptions {
+  /** A `BigQuery` client from `@google-cloud/bigquery` (or an object with the same methods). */
+  bigquery: BigQueryClient;
+  /** A `managedwriter.WriterClient` from `@google-cloud/bigquery-storage`. */
+  writer: StorageWriteClient;
+  project: string;
+  dataset: string;
+  /** Where queries run; unset lets BigQuery use the dataset's location. */
+  location?: string;
+  /** Bytes one query may bill at most; BigQuery refuses a query that would bill more. */
+  maximumBytesBilled: number;
+  /** Default 10 s. */
+  queryTimeoutMs?: number;
+  /** Days a list or stats query without `from` covers, today included. Default 7; null: all. */
+  defaultRangeDays?: number | null;
+  /** Longest from/to range a query may ask for, and how far back get and count look (days). Default 31; null: no limit. */
+  maxRangeDays?: number | null;
+  /** Days freshness looks back, today included. Default 2; null: all. */
+  freshnessDays?: number | null;
+  retry?: Partial<RetryOptions>;
+  /** An append not answered in this time is retried on a new connection. Default 30 s. */
+  appendTimeoutMs?: number;
+  /** Close the writer client on `close()` (when the caller made it for this store only). Default false. */
+  closeClients?: boolean;
+  now?: () => Micros;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+// Rows per page a stream fetches, and per chunk it yields to the encoder.
+const PAGE_ROWS = 10_000;
+const CHUNK_ROWS = 1_000;
+
+interface Tables {
+  schema: DatasetSchema;
+  events: AppendTarget;
+  rejected: AppendTarget;
+}
+
+/**
+ * The Warehouse port on BigQuery. Writes go through the Storage Write API (bigquery-writer.ts); reads
+ * are the compiled queries of the shared compiler, each filtered to its partitions and deduplicated
+ * (sql/dedup.ts), bound by name, capped in bytes and run in short-query mode (bigquery-query.ts). The
+ * caller passes the clients in; this never constructs one.
+ */
+export function createBigQueryStore(options: BigQueryStoreOptions): Warehouse {
+  const { bigquery, writer, project, dataset } = options;
+  const policy = partitionPolicy({
+    defaultDays: options.defaultRangeDays === undefined ? 7 : options.defaultRangeDays,
+    maxDays: options.maxRangeDays === undefined ? 31 : options.maxRangeDays,
+    recentDays: options.freshnessDays === undefined ? 2 : options.freshnessDays,
+    now: options.now ?? (() => Date.now() * 1000),
+  });
+  const dialect = bigqueryDialect({ tableName: (t) => `${project}.${dataset}.${t}`, partitions: policy });
+  const runner = createQueryRunner({
+    bigquery,
+    location: options.location,
+    maximumBytesBilled: options.maximumBytesBilled,
+    timeoutMs: options.queryTimeoutMs ?? 10_000,
+    pageRows: PAGE_ROWS,
+  });
+  const appender = createAppender(writer, {
+    retry: { ...DEFAULT_RETRY, ...options.retry },
+    appendTimeoutMs: options.appendTimeoutMs ?? 30_000,
+    sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+  });
+  const ensured = new Map<string, Tables>();
+  const writes = new Set<Promise<unknown>>();
+  let closed = false;
+
+  function checkOpen(): void {
+    if (closed) throw new DuctoError('warehouse_unavailable', 'the BigQuery store is closed');
+  }
+
+  async function ensureTable(t: BigQueryTable): Promise<void> {
+    const handle = bigquery.dataset(dataset);
+    try {
+      const [exists] = await handle.table(t.table_id).exists();
+      // An existing table is left as it is: Terraform owns it in the cloud, from the same derived JSON.
+      if (!exists) await handle.createTable(t.table_id, bigqueryTableResource(t));
+    } catch (e) {
+      // Another instance created it in between.
+      if ((e as { code?: unknown }).code === 409) return;
+      const message = e instanceof Error ? e.message : String(e);
+      throw new DuctoError('warehouse_unavailable', `cannot create ${dataset}.${t.table_id}: ${message}`, {
+        cause: e,
+      });
+    }
+  }
+
+  async function writeBatch(batch: WriteBatch): Promise<WriteResult> {
+    const tables = ensured.get(batch.dataset);
+    if (!tables) throw new DuctoError('internal', `dataset ${batch.dataset} was written before ensure()`);
+    const { fields } = tables.schema;
+    const refused: WriteResult['refused'] = [];
+    const rows: EventRow[] = [];
+    const seen = new Set<string>();
+    for (const row of batch.rows) {
+      // A second copy in one batch would only be deduplicated later; it is cheaper not to send it.
+      if (seen.has(row.eventId)) continue;
+      seen.add(row.eventId);
+      const problem = eventProblem(fields, row);
+      if (problem === null) rows.push(row);
+      else refused.push({ eventId: row.eventId, code: 'warehouse_rejected', detail: problem });
+    }
+    const [eventErrors, rejectedErrors] = await Promise.all([
+      rows.length === 0
+        ? new Map<number, string>()
+        : appender.append(
+            tables.events,
+            rows.map((r) => eventJson(fields, r)),
+          ),
+      batch.rejected.length === 0
+        ? new Map<number, string>()
+        : appender.append(tables.rejected, batch.rejected.map(rejectedJson)),
+    ]);
+    for (const [i, reason] of eventErrors) {
+      refused.push({ eventId: rows[i]!.eventId, code: 'warehouse_rejected', detail: reason });
+    }
+    if (rejectedErrors.size > 0) {
+      // A rejected row has no other place to go: failing the batch leaves its message to Pub/Sub, which
+      // redelivers it and dead-letters it in the end, instead of losing it here.
+      const [reason] = rejectedErrors.values();
+      throw new DuctoError(
+        'warehouse_unavailable',
+        `BigQuery refused ${rejectedErrors.size} row(s) of ${tableNames(tables.schema).rejected}: ${reason}`,
+      );
+    }
+    // The default stream cannot tell a new row from a copy of a stored one: readers deduplicate.
+    return { inserted: null, refused };
+  }
+
+  async function rows(query: CompiledQuery, label: string) {
+    checkOpen();
+    return runner.rows(query, label);
+  }
+
+  return {
+    kind: 'bigquery',
+
+    async ensure(list) {
+      checkOpen();
+      for (const schema of list) {
+        const { events, rejected } = bigqueryTables(schema);
+        await ensureTable(events);
+        await ensureTable(rejected);
+        ensured.set(schema.name, {
+          schema,
+          events: appendTarget(project, dataset, events),
+          rejected: appendTarget(project, dataset, rejected),
+        });
+      }
+    },
+
+    write(batch) {
+      if (closed)
+        return Promise.reject(new DuctoError('warehouse_unavailable', 'the BigQuery store is closed'));
+      const write = writeBatch(batch);
+      writes.add(write);
+      void write.catch(() => undefined).finally(() => writes.delete(write));
+      return write;
+    },
+
+    async list(schema, q) {
+      return (await rows(compileList(dialect, schema, q), 'list')) as StoredEvent[];
+    },
+
+    async *stream(schema, q) {
+      checkOpen();
+      const chunks = runner.stream(compileList(dialect, schema, q), 'stream', CHUNK_ROWS);
+      for await (const chunk of chunks) yield chunk as StoredEvent[];
+    },
+
+    async get(schema, eventId) {
+      const [row] = await rows(compileGet(dialect, schema, eventId), 'get');
+      return (row as StoredEvent | undefined) ?? null;
+    },
+
+    async stats(schema, q) {
+      return (await rows(compileStats(dialect, schema, q), 'stats')) as StatsRow[];
+    },
+
+    async freshness(schema) {
+      const [row] = await rows(compileFreshness(dialect, schema), 'freshness');
+      return {
+        newestEventTime: (row?.newest_event_time as number | null | undefined) ?? null,
+        newestIngestedAt: (row?.newest_ingested_at as number | null | undefined) ?? null,
+      };
+    },
+
+    async count(schema) {
+      const [row] = await rows(compileCount(dialect, schema), 'count');
+      return Number(row?.count ?? 0);
+    },
+
+    async rejected(schema, limit) {
+      if (!Number.isSafeInteger(limit) || limit < 0)
+        throw new DuctoError('internal', 'limit must be an integer ≥ 0');
+      const c = dialect.column;
+      const at = c('received_at');
+      const range = policy.range('lookup', { from: null, to: null });
+      const query: CompiledQuery = {
+        sql:
+          `SELECT ${c('message_id')}, ${c('event_id')}, ${c('code')}, ${c('detail')}, ${c('payload')}, ` +
+          `TO_JSON_STRING(${c('attributes')}) AS ${c('attributes')}, ` +
+          `UNIX_MICROS(${c('publish_time')}) AS ${c('publish_time')}, UNIX_MICROS(${at}) AS ${at}` +
+          `\nFROM ${dialect.table(tableNames(schema).rejected)}` +
+          `\nWHERE ${at} >= @p0 AND ${at} < @p1` +
+          `\nORDER BY ${at} DESC, ${c('message_id')} DESC\nLIMIT @p2`,
+        params: [
+          { name: 'p0', value: range.from, type: 'TIMESTAMP' },
+          { name: 'p1', value: range.to, type: 'TIMESTAMP' },
+          { name: 'p2', value: limit, type: 'INT64' },
+        ],
+      };
+      return (await rows(query, 'rejected')).map((r) => ({
+        messageId: r.message_id as string,
+        eventId: (r.event_id as string | null) ?? null,
+        code: r.code as RejectCode,
+        detail: r.detail as string,
+        payload: r.payload instanceof Uint8Array ? new Uint8Array(r.payload) : null,
+        attributes: JSON.parse(r.attributes as string) as Record<string, string>,
+        publishTime: (r.publish_time as Micros | null) ?? null,
+        receivedAt: r.received_at as Micros,
+      }));
+    },
+
+    async ping() {
+      await rows({ sql: 'SELECT 1', params: [] }, 'ping');
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      // Writes already started finish (or fail) before their connections close.
+      await Promise.allSettled([...writes]);
+      runner.close();
+      appender.close();
+      if (options.closeClients) writer.close();
+    },
+  };
+}

@@ -1,0 +1,12 @@
+SELECT `event_id`, UNIX_MICROS(`date`) AS `date`, `delay`
+FROM (
+  SELECT *
+  FROM `ducto-test.ducto.flights`
+  WHERE `date` >= @p0 AND `date` < @p1
+  QUALIFY ROW_NUMBER() OVER (PARTITION BY `event_id`, `date`, `origin`, `destination` ORDER BY `ingested_at`) = 1
+)
+ORDER BY `date` ASC, `event_id` ASC
+
+-- stream {"maximumBytesBilled":"3221225472","jobCreationMode":"JOB_CREATION_OPTIONAL","useLegacySql":false,"labels":{"app":"ducto","query":"stream"},"location":"EU","maxResults":10000}
+-- @p0 TIMESTAMP {"value":"2024-03-09T00:00:00.000Z"}
+-- @p1 TIMESTAMP {"value":"2024-03-17T00:00:00.000Z"}
