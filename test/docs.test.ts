@@ -8,7 +8,9 @@ describe('docs', () => {
   it('docs/errors.md lists every error code with its status', () => {
     const page = readFileSync(join(ROOT, 'docs/errors.md'), 'utf8');
     for (const [code, { status }] of Object.entries(ERROR_CODES)) {
-      expect(page, code).toMatch(new RegExp(`\\|\\s*<a id="${code}"></a>\`${code}\`\\s*\\|\\s*${status}\\s*\\|`));
+      expect(page, code).toMatch(
+        new RegExp(`\\|\\s*<a id="${code}"></a>\`${code}\`\\s*\\|\\s*${status}\\s*\\|`),
+      );
     }
   });
 
