@@ -4,10 +4,10 @@ import {
   BIGINT,
   BOOLEAN,
   DOUBLE,
-  type DuckDBAppender,
   DuckDBBlobValue,
   type DuckDBConnection,
   DuckDBInstance,
+  type DuckDBPreparedStatement,
   DuckDBTimestampValue,
   type DuckDBType,
   type DuckDBValue,
@@ -40,8 +40,15 @@ import type {
 } from '../core/warehouse.ts';
 
 export interface DuckDBStoreOptions {
-  /** Connections serving reads, apart from the one writer (default 4). */
+  /** Connections serving reads, apart from the writers (default 4). */
   readConnections?: number;
+  /**
+   * Writer connections, so batches in flight at once (default 2): one batch commits (an fsync) while
+   * the next is sent. The batcher's concurrency (DUCTO_WRITE_CONCURRENCY) decides how many are used.
+   * It pays when writes wait on the disk; when CPU is short it does not, as every transaction costs
+   * a fixed few milliseconds of CPU and concurrent batches hold fewer rows each.
+   */
+  writeConnections?: number;
   /** Close the instance on `close()`. Default: only when `openDuckDB` opened it. */
   closeInstance?: boolean;
 }
@@ -114,12 +121,7 @@ function toObjects(names: string[], rows: DuckDBValue[][]): Record<string, Value
   });
 }
 
-function appendTimestamp(a: DuckDBAppender, micros: Micros | null): void {
-  if (micros === null) a.appendNull();
-  else a.appendTimestamp(new DuckDBTimestampValue(BigInt(micros)));
-}
-
-/** Why a row cannot be appended as typed, or null; checked before any cell so a row is all or nothing. */
+/** Why a row cannot be stored as typed, or null; checked before anything is sent so a row is all or nothing. */
 function rowProblem(fields: FieldSpec[], row: EventRow): string | null {
   if (typeof row.eventId !== 'string' || row.eventId.length === 0) return 'event_id is empty';
   if (!Number.isSafeInteger(row.ingestedAt)) return 'ingested_at is not a time';
@@ -143,134 +145,267 @@ function rowProblem(fields: FieldSpec[], row: EventRow): string | null {
   return null;
 }
 
-function appendEvent(a: DuckDBAppender, fields: FieldSpec[], row: EventRow): void {
-  for (const f of fields) {
-    const v = row.fields[f.name] ?? null;
-    if (v === null) a.appendNull();
-    else if (f.type === 'string') a.appendVarchar(v as string);
-    else if (f.type === 'integer') a.appendBigInt(BigInt(v as number));
-    else if (f.type === 'number') a.appendDouble(v as number);
-    else if (f.type === 'boolean') a.appendBoolean(v as boolean);
-    else appendTimestamp(a, v as number);
-  }
-  a.appendVarchar(row.eventId);
-  appendTimestamp(a, row.publishTime);
-  appendTimestamp(a, row.ingestedAt);
-  a.endRow();
-}
+/*
+ * Rows travel to DuckDB as one VARCHAR parameter per column holding a JSON array, which the INSERT
+ * decodes (`from_json`) and unnests on DuckDB's threads. The Node thread, which also serves HTTP, only
+ * joins strings: an Appender's flush, or binding LIST parameters value by value, costs it several
+ * times more per batch. Every value is exact: integers and timestamps (µs) are safe integers, doubles
+ * are written in their shortest round-trip form, -0 included, and blobs go as base64.
+ */
 
-function appendRejected(a: DuckDBAppender, r: RejectedRow): void {
-  a.appendVarchar(r.messageId);
-  if (r.eventId === null) a.appendNull();
-  else a.appendVarchar(r.eventId);
-  a.appendVarchar(r.code);
-  a.appendVarchar(r.detail);
-  if (r.payload === null) a.appendNull();
-  else a.appendBlob(r.payload);
-  a.appendVarchar(JSON.stringify(r.attributes));
-  appendTimestamp(a, r.publishTime);
-  appendTimestamp(a, r.receivedAt);
-  a.endRow();
-}
+// Lone UTF-16 surrogates become U+FFFD, as Node's UTF-8 conversion (and so the Appender) makes them;
+// a lone surrogate escaped in JSON would fail the whole batch.
+const toWellFormed = (String.prototype as unknown as { toWellFormed(this: string): string }).toWellFormed;
+const text = (s: string): string => toWellFormed.call(s);
 
-/** Per dataset, on the write connection: the appenders a batch goes through. */
-interface Writers {
-  fields: FieldSpec[];
-  events: DuckDBAppender;
-  rejected: DuckDBAppender;
-  /** Finds which of some event ids are stored already (at most LOOKUP_IDS of them). */
-  lookup: (n: number) => string;
-}
+type JsonKind = 'BIGINT' | 'DOUBLE' | 'BOOLEAN' | 'VARCHAR';
+type Cell = string | number | boolean | null;
 
-// Bound parameters per lookup query; larger batches take several.
-const LOOKUP_IDS = 1000;
-
-async function createWriters(conn: DuckDBConnection, schema: DatasetSchema): Promise<Writers> {
-  const names = tableNames(schema);
-  const id = dialect.column('event_id');
-  const from = dialect.table(names.events);
-  return {
-    fields: schema.fields,
-    events: await conn.createAppender(names.events),
-    rejected: await conn.createAppender(names.rejected),
-    lookup: (n) =>
-      `SELECT ${id} FROM ${from} WHERE ${id} IN (${Array.from({ length: n }, (_, k) => `$${k + 1}`).join(', ')})`,
-  };
-}
-
-/** Drops rows still buffered (closing flushes, which after a rollback would commit a partial batch). */
-function discardWriters(w: Writers): void {
-  for (const a of [w.events, w.rejected]) {
-    try {
-      a.clear();
-      a.closeSync();
-    } catch {
-      // An appender broken by a failed batch is dropped all the same.
+const json = {
+  /** Safe integers, doubles, booleans: their JS text is their JSON text, except -0. */
+  scalars(values: Cell[]): string {
+    let out = '[';
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]!;
+      if (i > 0) out += ',';
+      out += v === null ? 'null' : Object.is(v, -0) ? '-0.0' : String(v);
     }
+    return `${out}]`;
+  },
+  strings(values: Array<string | null>): string {
+    return JSON.stringify(values.map((v) => (v === null ? null : text(v))));
+  },
+};
+
+/** One column of an INSERT fed by JSON arrays: how to send it and how the SELECT converts it. */
+interface Column {
+  name: string;
+  kind: JsonKind;
+  /** The stored value from the decoded one (`c` is its placeholder). */
+  convert: (c: string) => string;
+}
+
+const asIs = (c: string) => c;
+const timestamp = (c: string) => `make_timestamp(${c})`;
+
+function columnKind(type: FieldSpec['type']): Pick<Column, 'kind' | 'convert'> {
+  switch (type) {
+    case 'string':
+      return { kind: 'VARCHAR', convert: asIs };
+    case 'integer':
+      return { kind: 'BIGINT', convert: asIs };
+    case 'number':
+      return { kind: 'DOUBLE', convert: asIs };
+    case 'boolean':
+      return { kind: 'BOOLEAN', convert: asIs };
+    case 'timestamp':
+      return { kind: 'BIGINT', convert: timestamp };
   }
 }
 
-const DUPLICATE_KEY = /Duplicate key|violates primary key/i;
+/** `INSERT INTO table (columns) SELECT …` from one JSON-array parameter per column, zipped by UNNEST. */
+function insertSql(table: string, columns: Column[], tail = ''): string {
+  const names = columns.map((c) => dialect.column(c.name)).join(', ');
+  const converted = columns.map((c, i) => c.convert(`c${i}`)).join(', ');
+  // `$n::VARCHAR`: a parameter of unresolved type would make DuckDB plan the statement anew on each run.
+  const unnested = columns
+    .map((c, i) => `UNNEST(from_json($${i + 1}::VARCHAR, '["${c.kind}"]')) AS c${i}`)
+    .join(', ');
+  return `INSERT INTO ${dialect.table(table)} (${names}) SELECT ${converted} FROM (SELECT ${unnested})${tail}`;
+}
+
+interface Statements {
+  fields: FieldSpec[];
+  /** Appends events; fails on an event id stored already. */
+  events: DuckDBPreparedStatement;
+  /** Appends the events not stored already and returns their ids. */
+  fresh: DuckDBPreparedStatement;
+  rejected: DuckDBPreparedStatement;
+}
+
+function eventColumns(fields: FieldSpec[]): Column[] {
+  return [
+    ...fields.map((f) => ({ name: f.name, ...columnKind(f.type) })),
+    { name: 'event_id', kind: 'VARCHAR', convert: asIs },
+    { name: 'publish_time', kind: 'BIGINT', convert: timestamp },
+    { name: 'ingested_at', kind: 'BIGINT', convert: timestamp },
+  ];
+}
+
+const REJECTED_COLUMNS: Column[] = [
+  { name: 'message_id', kind: 'VARCHAR', convert: asIs },
+  { name: 'event_id', kind: 'VARCHAR', convert: asIs },
+  { name: 'code', kind: 'VARCHAR', convert: asIs },
+  { name: 'detail', kind: 'VARCHAR', convert: asIs },
+  // BLOB bytes as base64: the JSON text stays ASCII whatever the payload holds.
+  { name: 'payload', kind: 'VARCHAR', convert: (c) => `from_base64(${c})` },
+  { name: 'attributes', kind: 'VARCHAR', convert: asIs },
+  { name: 'publish_time', kind: 'BIGINT', convert: timestamp },
+  { name: 'received_at', kind: 'BIGINT', convert: timestamp },
+];
+
+async function prepareStatements(conn: DuckDBConnection, schema: DatasetSchema): Promise<Statements> {
+  const names = tableNames(schema);
+  const columns = eventColumns(schema.fields);
+  const prepared: DuckDBPreparedStatement[] = [];
+  try {
+    for (const sql of [
+      insertSql(names.events, columns),
+      insertSql(names.events, columns, ` ON CONFLICT DO NOTHING RETURNING ${dialect.column('event_id')}`),
+      insertSql(names.rejected, REJECTED_COLUMNS),
+    ])
+      prepared.push(await conn.prepare(sql));
+  } catch (e) {
+    for (const p of prepared) p.destroySync();
+    throw e;
+  }
+  const [events, fresh, rejected] = prepared as [
+    DuckDBPreparedStatement,
+    DuckDBPreparedStatement,
+    DuckDBPreparedStatement,
+  ];
+  return { fields: schema.fields, events, fresh, rejected };
+}
+
+function bindColumns(statement: DuckDBPreparedStatement, columns: string[]): void {
+  for (let i = 0; i < columns.length; i++) statement.bindVarchar(i + 1, columns[i]!);
+}
+
+function eventArrays(fields: FieldSpec[], rows: EventRow[]): string[] {
+  const out: string[] = [];
+  for (const f of fields) {
+    const values = rows.map((r) => r.fields[f.name] ?? null);
+    out.push(f.type === 'string' ? json.strings(values as Array<string | null>) : json.scalars(values));
+  }
+  out.push(json.strings(rows.map((r) => r.eventId)));
+  out.push(json.scalars(rows.map((r) => r.publishTime)));
+  out.push(json.scalars(rows.map((r) => r.ingestedAt)));
+  return out;
+}
+
+function rejectedArrays(rows: RejectedRow[]): string[] {
+  const base64 = (b: Uint8Array | null) =>
+    b === null ? null : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
+  const attributes = (a: Record<string, string>) =>
+    // Well-formed keys and values: the JSON column refuses an escaped lone surrogate.
+    JSON.stringify(Object.fromEntries(Object.entries(a).map(([k, v]) => [text(k), text(v)])));
+  return [
+    json.strings(rows.map((r) => r.messageId)),
+    json.strings(rows.map((r) => r.eventId)),
+    json.strings(rows.map((r) => r.code)),
+    json.strings(rows.map((r) => r.detail)),
+    json.strings(rows.map((r) => base64(r.payload))),
+    json.strings(rows.map((r) => attributes(r.attributes))),
+    json.scalars(rows.map((r) => r.publishTime)),
+    json.scalars(rows.map((r) => r.receivedAt)),
+  ];
+}
+
+// An event id stored already, by a committed write (raised by the INSERT) or by a concurrent one that
+// committed first (raised by our COMMIT: "Failed to commit: PRIMARY KEY or UNIQUE constraint violation").
+/** A failure after which a writer connection's transaction state is unknown: the connection is dropped. */
+class Broken extends Error {
+  constructor(override readonly cause: unknown) {
+    super('the connection could not end its transaction');
+  }
+}
+
+const DUPLICATE_KEY = /Duplicate key|violates primary key|constraint violation|conflict/i;
+// Attempts of the slow path when concurrent writes keep holding ids of this batch.
+const FRESH_ATTEMPTS = 8;
 
 interface Pool {
   acquire(): Promise<DuckDBConnection>;
-  release(conn: DuckDBConnection): void;
-  /** Refuses new work, waits for connections in use, then closes them all. */
-  close(): Promise<void>;
+  /** Returns a connection; a `broken` one is closed and replaced by a new one when needed. */
+  release(conn: DuckDBConnection, broken?: boolean): void;
+  /**
+   * Refuses new work, waits for connections in use (and, with `finishWaiting`, serves the callers
+   * already waiting first), calls `closing` on each connection, then closes them all.
+   */
+  close(closing?: (conn: DuckDBConnection) => void): Promise<void>;
 }
 
-function createPool(open: () => Promise<DuckDBConnection>, size: number): Pool {
-  const all: DuckDBConnection[] = [];
+function createPool(open: () => Promise<DuckDBConnection>, size: number, finishWaiting = false): Pool {
+  const all = new Set<DuckDBConnection>();
   const idle: DuckDBConnection[] = [];
   const waiting: Array<{ resolve(c: DuckDBConnection): void; reject(e: unknown): void }> = [];
   let opening = 0;
   let closing = false;
   let drained: (() => void) | undefined;
   const closedError = () => new DuctoError('warehouse_unavailable', 'the DuckDB store is closed');
+  async function openOne(): Promise<DuckDBConnection> {
+    opening++;
+    try {
+      const created = await open();
+      all.add(created);
+      return created;
+    } finally {
+      opening--;
+    }
+  }
+  const settled = () => waiting.length === 0 && opening === 0 && idle.length === all.size;
   return {
     async acquire() {
       if (closing) throw closedError();
       const conn = idle.pop();
       if (conn) return conn;
-      if (all.length + opening >= size)
+      if (all.size + opening >= size)
         return new Promise((resolve, reject) => waiting.push({ resolve, reject }));
-      opening++;
-      try {
-        const created = await open();
-        all.push(created);
-        return created;
-      } finally {
-        opening--;
-      }
+      return openOne();
     },
-    release(conn) {
+    release(conn, broken = false) {
+      if (broken) {
+        all.delete(conn);
+        try {
+          conn.closeSync();
+        } catch {
+          // Dropped all the same.
+        }
+        const next = waiting.shift();
+        if (next)
+          openOne()
+            .then(next.resolve, next.reject)
+            .finally(() => closing && settled() && drained?.());
+        else if (closing && settled()) drained?.();
+        return;
+      }
       const next = waiting.shift();
       if (next) return next.resolve(conn);
       idle.push(conn);
-      if (closing && idle.length === all.length) drained?.();
+      if (closing && settled()) drained?.();
     },
-    async close() {
+    async close(closingConn) {
       closing = true;
-      for (const w of waiting.splice(0)) w.reject(closedError());
-      if (idle.length !== all.length) await new Promise<void>((resolve) => (drained = resolve));
-      for (const c of all) c.closeSync();
+      if (!finishWaiting) for (const w of waiting.splice(0)) w.reject(closedError());
+      if (!settled()) await new Promise<void>((resolve) => (drained = resolve));
+      for (const c of all) {
+        closingConn?.(c);
+        c.closeSync();
+      }
+      all.clear();
     },
   };
 }
 
 /**
- * The Warehouse port on DuckDB. The caller passes the instance in (see openDuckDB): one connection
- * writes, one batch at a time; reads use a pool of other connections, and each stream its own, so a
- * long export never waits behind a write or holds a pooled connection.
+ * The Warehouse port on DuckDB. The caller passes the instance in (see openDuckDB). Writes run on a
+ * pool of writer connections, one batch per connection at a time, so that up to `writeConnections`
+ * batches are in flight (one commits while the next is sent); reads use a pool of other connections,
+ * and each stream its own, so a long export never waits behind a write or holds a pooled connection.
  */
 export function createDuckDBStore(instance: DuckDBInstance, options: DuckDBStoreOptions = {}): Warehouse {
   const closeInstance = options.closeInstance ?? opened.has(instance);
   const schemas = new Map<string, DatasetSchema>();
-  const writers = new Map<string, Writers>();
+  /** Prepared statements per writer connection and dataset. */
+  const prepared = new Map<DuckDBConnection, Map<string, Statements>>();
   const streams = new Set<DuckDBConnection>();
+  /** Fast-path writes in flight, which a slow-path write may wait out before it retries. */
+  const fastWrites = new Set<Promise<void>>();
+  /** Serializes slow-path writes (batches holding ids stored already), rare by design. */
+  let slowTail: Promise<unknown> = Promise.resolve();
   const pool = createPool(() => instance.connect(), options.readConnections ?? 4);
-  let writer: Promise<DuckDBConnection> | undefined;
-  let tail: Promise<unknown> = Promise.resolve();
+  // Writes accepted before `close()` are finished by it, as a caller awaiting them expects.
+  const writers = createPool(() => instance.connect(), Math.max(1, options.writeConnections ?? 2), true);
   let closed = false;
 
   const closedError = () => new DuctoError('warehouse_unavailable', 'the DuckDB store is closed');
@@ -278,23 +413,30 @@ export function createDuckDBStore(instance: DuckDBInstance, options: DuckDBStore
     if (closed) throw closedError();
   }
 
-  /** Runs write-side work strictly one at a time on the writer connection. */
-  function serialize<T>(doing: string, work: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
-    if (closed) return Promise.reject(closedError());
-    const run = tail.then(async () => {
-      try {
-        writer ??= instance.connect().catch((e: unknown) => {
-          // A connection that failed to open is tried again by the next write.
-          writer = undefined;
-          throw e;
-        });
-        return await work(await writer);
-      } catch (e) {
-        throw failure(e, doing);
+  function forget(conn: DuckDBConnection): void {
+    for (const s of prepared.get(conn)?.values() ?? [])
+      for (const p of [s.events, s.fresh, s.rejected]) p.destroySync();
+    prepared.delete(conn);
+  }
+
+  /** Runs write-side work on a writer connection of its own. */
+  async function writeWith<T>(doing: string, work: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+    checkOpen();
+    let conn: DuckDBConnection | undefined;
+    let broken = false;
+    try {
+      conn = await writers.acquire();
+      return await work(conn);
+    } catch (e) {
+      // A connection whose transaction could not be ended must not serve an autocommit INSERT again.
+      broken = e instanceof Broken;
+      throw failure(broken ? (e as Broken).cause : e, doing);
+    } finally {
+      if (conn) {
+        if (broken) forget(conn);
+        writers.release(conn, broken);
       }
-    });
-    tail = run.catch(() => undefined);
-    return run;
+    }
   }
 
   async function read<T>(doing: string, work: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
@@ -317,60 +459,73 @@ export function createDuckDBStore(instance: DuckDBInstance, options: DuckDBStore
     });
   }
 
-  async function writersFor(conn: DuckDBConnection, schema: DatasetSchema): Promise<Writers> {
-    let w = writers.get(schema.name);
-    if (!w) {
-      w = await createWriters(conn, schema);
-      writers.set(schema.name, w);
+  async function statementsFor(conn: DuckDBConnection, schema: DatasetSchema): Promise<Statements> {
+    let byDataset = prepared.get(conn);
+    if (!byDataset) {
+      byDataset = new Map();
+      prepared.set(conn, byDataset);
     }
-    return w;
+    let s = byDataset.get(schema.name);
+    if (!s) {
+      s = await prepareStatements(conn, schema);
+      byDataset.set(schema.name, s);
+    }
+    return s;
   }
 
-  /** Runs `work` in one transaction; on failure discards the appenders' buffers and rolls back. */
-  async function transaction<T>(
-    conn: DuckDBConnection,
-    schema: DatasetSchema,
-    work: (w: Writers) => Promise<T>,
-  ) {
-    await conn.run('BEGIN TRANSACTION').catch(async (e: unknown) => {
-      // A transaction left open by a failure we did not foresee must not wedge every later write.
-      if (!(e instanceof Error && /transaction/i.test(e.message))) throw e;
-      await conn.run('ROLLBACK');
-      await conn.run('BEGIN TRANSACTION');
-    });
+  /** Runs `work` in one explicit transaction, rolled back when anything fails. */
+  async function transaction<T>(conn: DuckDBConnection, work: () => Promise<T>): Promise<T> {
+    await conn.run('BEGIN TRANSACTION');
     try {
-      const result = await work(await writersFor(conn, schema));
+      const result = await work();
       // DuckDB has written the commit to its WAL when this resolves: the batch is durable from here.
       await conn.run('COMMIT');
       return result;
     } catch (e) {
-      const w = writers.get(schema.name);
-      writers.delete(schema.name);
-      if (w) discardWriters(w);
-      await conn.run('ROLLBACK').catch(() => undefined);
+      // A failed COMMIT has ended the transaction already; any other failure to end it is fatal to
+      // the connection, whose next autocommit INSERT would otherwise join a transaction never committed.
+      await conn.run('ROLLBACK').catch((r: unknown) => {
+        if (!(r instanceof Error && /no transaction is active/i.test(r.message))) throw new Broken(e);
+      });
       throw e;
     }
   }
 
-  function append(w: Writers, rows: EventRow[], rejected: RejectedRow[]): void {
-    if (rows.length > 0) {
-      for (const row of rows) appendEvent(w.events, w.fields, row);
-      w.events.flushSync();
+  /** Writes every row (none stored yet, as far as this write knows) in one transaction. */
+  async function appendAll(conn: DuckDBConnection, s: Statements, rows: EventRow[], rejected: RejectedRow[]) {
+    if (rows.length > 0) bindColumns(s.events, eventArrays(s.fields, rows));
+    if (rejected.length === 0) {
+      // One autocommit statement: committed, and durable, when it resolves.
+      await s.events.run();
+      return;
     }
-    if (rejected.length > 0) {
-      for (const r of rejected) appendRejected(w.rejected, r);
-      w.rejected.flushSync();
-    }
+    await transaction(conn, async () => {
+      if (rows.length > 0) await s.events.run();
+      bindColumns(s.rejected, rejectedArrays(rejected));
+      await s.rejected.run();
+    });
   }
 
-  async function storedIds(conn: DuckDBConnection, w: Writers, ids: string[]): Promise<Set<string>> {
-    const stored = new Set<string>();
-    for (let i = 0; i < ids.length; i += LOOKUP_IDS) {
-      const part = ids.slice(i, i + LOOKUP_IDS);
-      const reader = await conn.runAndReadAll(w.lookup(part.length), part);
-      for (const [id] of reader.getRows()) stored.add(id as string);
-    }
-    return stored;
+  /** Writes the rows not stored already, in one transaction; returns the ids as stored. */
+  async function appendFresh(
+    conn: DuckDBConnection,
+    s: Statements,
+    rows: EventRow[],
+    rejected: RejectedRow[],
+  ): Promise<string[]> {
+    const insert = async () => {
+      if (rows.length === 0) return [];
+      bindColumns(s.fresh, eventArrays(s.fields, rows));
+      const reader = await s.fresh.runAndReadAll();
+      return reader.getRows().map(([id]) => id as string);
+    };
+    if (rejected.length === 0) return insert();
+    return transaction(conn, async () => {
+      const ids = await insert();
+      bindColumns(s.rejected, rejectedArrays(rejected));
+      await s.rejected.run();
+      return ids;
+    });
   }
 
   async function writeBatch(conn: DuckDBConnection, batch: WriteBatch): Promise<WriteResult> {
@@ -378,47 +533,64 @@ export function createDuckDBStore(instance: DuckDBInstance, options: DuckDBStore
     if (!schema) throw new DuctoError('internal', `dataset ${batch.dataset} was not ensured on this store`);
     const refused: WriteResult['refused'] = [];
     const seen = new Set<string>();
+    // Event ids as DuckDB stores them (well-formed), to the id the caller knows.
+    const ids = new Map<string, string>();
     const rows: EventRow[] = [];
     for (const row of batch.rows) {
-      // The appender refuses a batch holding one key twice: keep the first.
+      // An INSERT holding one key twice fails: keep the first.
       if (seen.has(row.eventId)) continue;
       seen.add(row.eventId);
       const problem = rowProblem(schema.fields, row);
-      if (problem === null) rows.push(row);
-      else
+      if (problem !== null) {
         refused.push({
           eventId: row.eventId,
           code: 'warehouse_rejected' satisfies RejectCode,
           detail: problem,
         });
+        continue;
+      }
+      const id = text(row.eventId);
+      if (ids.has(id)) continue;
+      ids.set(id, row.eventId);
+      rows.push(row);
     }
+    if (rows.length === 0 && batch.rejected.length === 0) return { inserted: new Set(), refused };
+    const s = await statementsFor(conn, schema);
+    const fast = appendAll(conn, s, rows, batch.rejected);
+    fastWrites.add(fast);
     try {
-      // Redeliveries are the exception: append the batch as it is and let the primary key refuse it
-      // when an event is stored already. (INSERT … ON CONFLICT costs twice as much on every batch.)
-      await transaction(conn, schema, async (w) => append(w, rows, batch.rejected));
+      // Redeliveries are the exception: insert the batch as it is and let the primary key refuse it
+      // when an event is stored already (ON CONFLICT DO NOTHING costs several times more per batch).
+      await fast;
       return { inserted: new Set(rows.map((r) => r.eventId)), refused };
     } catch (e) {
       if (!(e instanceof Error && DUPLICATE_KEY.test(e.message))) throw e;
+    } finally {
+      fastWrites.delete(fast);
     }
-    // Writes are serialized on this connection, so nothing can store an id between lookup and append.
-    const inserted = await transaction(conn, schema, async (w) => {
-      const stored = await storedIds(
-        conn,
-        w,
-        rows.map((r) => r.eventId),
-      );
-      const fresh = rows.filter((r) => !stored.has(r.eventId));
-      append(w, fresh, batch.rejected);
-      return new Set(fresh.map((r) => r.eventId));
+    // Some ids are stored, or held by a concurrent write: DuckDB refuses a key another transaction
+    // has not committed yet, even under ON CONFLICT DO NOTHING, and a COMMIT that loses the race fails.
+    // One such write at a time, each retry after the fast writes then in flight have ended.
+    const run = slowTail.then(async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const stored = await appendFresh(conn, s, rows, batch.rejected);
+          return { inserted: new Set(stored.map((id) => ids.get(id) ?? id)), refused };
+        } catch (e) {
+          if (!(e instanceof Error && DUPLICATE_KEY.test(e.message)) || attempt >= FRESH_ATTEMPTS) throw e;
+          await Promise.allSettled([...fastWrites]);
+        }
+      }
     });
-    return { inserted, refused };
+    slowTail = run.catch(() => undefined);
+    return run;
   }
 
   return {
     kind: 'duckdb',
 
     ensure(list) {
-      return serialize('ensure', async (conn) => {
+      return writeWith('ensure', async (conn) => {
         for (const schema of list) {
           const ddl = duckdbDdl(schema);
           await conn.run(ddl.events);
@@ -429,7 +601,7 @@ export function createDuckDBStore(instance: DuckDBInstance, options: DuckDBStore
     },
 
     write(batch) {
-      return serialize('write', (conn) => writeBatch(conn, batch));
+      return writeWith('write', (conn) => writeBatch(conn, batch));
     },
 
     async list(schema, q) {
@@ -510,13 +682,10 @@ export function createDuckDBStore(instance: DuckDBInstance, options: DuckDBStore
     async close() {
       if (closed) return;
       closed = true;
-      await tail;
-      for (const w of writers.values()) discardWriters(w);
-      writers.clear();
-      if (writer) (await writer.catch(() => undefined))?.closeSync();
       // Closing a connection under a running fetch is unsafe: interrupt, and the stream's own
       // `finally` closes it when its consumer resumes or goes away.
       for (const conn of streams) conn.interrupt();
+      await writers.close(forget);
       await pool.close();
       if (closeInstance) instance.closeSync();
     },

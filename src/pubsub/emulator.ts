@@ -185,10 +185,14 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
       if (exited === null) {
         // Closing the pipe is the watchdog's signal; SIGTERM to the shell does the same.
         child.stdin?.destroy();
-        child.kill('SIGTERM');
+        // The whole group: a stop that lands before the shell has set its trap (a start deadline
+        // of a few ms) must still reach the JVM.
+        killGroup(child, 'SIGTERM');
         const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 5_000);
         await exit;
         clearTimeout(timer);
+        // Whatever of the group outlived the shell (the JVM ends just after it) goes now.
+        killGroup(child, 'SIGKILL');
       }
     })();
     return stopped;
