@@ -24,7 +24,7 @@ export async function ingestScenario(o: BenchOptions): Promise<ScenarioResult> {
   const subjects: Subject[] = [];
   try {
     for (const [name, label, args] of [
-      ['ducto', 'ducto ingest (micro-batched appender)', [join(o.tmp, 'ingest.duckdb')]],
+      ['ducto', 'ducto ingest (micro-batched writer)', [join(o.tmp, 'ingest.duckdb')]],
       ['peer', 'peer: one INSERT per message', [join(o.tmp, 'peer.duckdb')]],
       ['limit', 'limit: parse + 204, no write', []],
     ] as const) {
