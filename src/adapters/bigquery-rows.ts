@@ -7,34 +7,6 @@ import type { EventRow, RejectedRow } from '../core/warehouse.ts';
  */
 export type JsonRow = Record<string, string | number | boolean | null>;
 
-/**
- * Why an event cannot be stored as typed, or null. Checked before sending: the JSON writer converts
- * values to protobuf without checking them against the column (`"late"` in an INT64 column is sent
- * as 0, and BigQuery stores it), so a wrong type must never reach it.
- */
-export function eventProblem(fields: FieldSpec[], row: EventRow): string | null {
-  if (typeof row.eventId !== 'string' || row.eventId.length === 0) return 'event_id is empty';
-  if (!Number.isSafeInteger(row.ingestedAt)) return 'ingested_at is not a time';
-  if (row.publishTime !== null && !Number.isSafeInteger(row.publishTime)) return 'publish_time is not a time';
-  for (const f of fields) {
-    const v = row.fields[f.name] ?? null;
-    if (v === null) {
-      if (f.required) return `${f.name} is required`;
-      continue;
-    }
-    const ok =
-      f.type === 'string'
-        ? typeof v === 'string'
-        : f.type === 'boolean'
-          ? typeof v === 'boolean'
-          : f.type === 'number'
-            ? typeof v === 'number' && Number.isFinite(v)
-            : Number.isSafeInteger(v);
-    if (!ok) return `${f.name} is not a ${f.type}`;
-  }
-  return null;
-}
-
 /** The events table row: schema fields, then the ingest metadata columns. */
 export function eventJson(fields: FieldSpec[], row: EventRow): JsonRow {
   const out: JsonRow = {};

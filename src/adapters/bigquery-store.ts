@@ -1,6 +1,7 @@
 import { type DatasetSchema, tableNames } from '../core/dataset-schema.ts';
 import { type BigQueryTable, bigqueryTableResource, bigqueryTables } from '../core/derive/bigquery-schema.ts';
 import { DuctoError, type RejectCode } from '../core/errors.ts';
+import { eventProblem } from '../core/row-check.ts';
 import {
   type CompiledQuery,
   compileCount,
@@ -22,7 +23,7 @@ import type {
 } from '../core/warehouse.ts';
 import type { BigQueryClient, StorageWriteClient } from './bigquery-clients.ts';
 import { createQueryRunner } from './bigquery-query.ts';
-import { eventJson, eventProblem, rejectedJson } from './bigquery-rows.ts';
+import { eventJson, rejectedJson } from './bigquery-rows.ts';
 import {
   type AppendTarget,
   appendTarget,

@@ -18,6 +18,7 @@ import { type DatasetSchema, type FieldSpec, tableNames } from '../core/dataset-
 import { duckdbDdl } from '../core/derive/duckdb-ddl.ts';
 import { DuctoError, type RejectCode } from '../core/errors.ts';
 import type { Value } from '../core/record.ts';
+import { eventProblem } from '../core/row-check.ts';
 import {
   type CompiledQuery,
   compileCount,
@@ -119,30 +120,6 @@ function toObjects(names: string[], rows: DuckDBValue[][]): Record<string, Value
     for (let i = 0; i < names.length; i++) o[names[i]!] = toValue(row[i]!);
     return o;
   });
-}
-
-/** Why a row cannot be stored as typed, or null; checked before anything is sent so a row is all or nothing. */
-function rowProblem(fields: FieldSpec[], row: EventRow): string | null {
-  if (typeof row.eventId !== 'string' || row.eventId.length === 0) return 'event_id is empty';
-  if (!Number.isSafeInteger(row.ingestedAt)) return 'ingested_at is not a time';
-  if (row.publishTime !== null && !Number.isSafeInteger(row.publishTime)) return 'publish_time is not a time';
-  for (const f of fields) {
-    const v = row.fields[f.name] ?? null;
-    if (v === null) {
-      if (f.required) return `${f.name} is required`;
-      continue;
-    }
-    const ok =
-      f.type === 'string'
-        ? typeof v === 'string'
-        : f.type === 'boolean'
-          ? typeof v === 'boolean'
-          : f.type === 'number'
-            ? typeof v === 'number' && Number.isFinite(v)
-            : Number.isSafeInteger(v);
-    if (!ok) return `${f.name} is not a ${f.type}`;
-  }
-  return null;
 }
 
 /*
@@ -540,7 +517,7 @@ export function createDuckDBStore(instance: DuckDBInstance, options: DuckDBStore
       // An INSERT holding one key twice fails: keep the first.
       if (seen.has(row.eventId)) continue;
       seen.add(row.eventId);
-      const problem = rowProblem(schema.fields, row);
+      const problem = eventProblem(schema.fields, row);
       if (problem !== null) {
         refused.push({
           eventId: row.eventId,

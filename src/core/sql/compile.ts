@@ -1,6 +1,7 @@
 import { type DatasetSchema, type FieldSpec, type FieldType, tableNames } from '../dataset-schema.ts';
 import { DuctoError } from '../errors.ts';
 import type { Value } from '../record.ts';
+import { fitsType } from '../row-check.ts';
 import type { Filter, ListQuery, StatsQuery } from '../warehouse.ts';
 import type { Dialect } from './dialect.ts';
 import type { RangeScope, TimeBounds, TimeRange } from './partition-range.ts';
@@ -55,15 +56,8 @@ function field(schema: DatasetSchema, name: string): FieldSpec {
 }
 
 function checkValue(f: FieldSpec, v: Value): string | number | boolean {
-  const ok =
-    f.type === 'string'
-      ? typeof v === 'string'
-      : f.type === 'boolean'
-        ? typeof v === 'boolean'
-        : f.type === 'number'
-          ? typeof v === 'number' && Number.isFinite(v)
-          : Number.isSafeInteger(v);
-  if (!ok || v === null) throw bad(`${f.name}: ${JSON.stringify(v)?.slice(0, 64)} is not a ${f.type}`);
+  if (v === null || !fitsType(f.type, v))
+    throw bad(`${f.name}: ${JSON.stringify(v)?.slice(0, 64)} is not a ${f.type}`);
   return v;
 }
 
