@@ -1,42 +1,21 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publish } from '../src/cli/publish.ts';
-import { type Stack, type StackOptions, startStack } from '../src/cli/serve.ts';
-import { readConfig } from '../src/config.ts';
+import type { Stack, StackOptions } from '../src/cli/serve.ts';
 import { loadSchemas } from '../src/core/schema-files.ts';
-import { createLogger } from '../src/logger.ts';
 import { flightsSample } from './helpers/api-harness.ts';
 import { MALFORMED } from './helpers/malformed.ts';
 import { pool, push } from './helpers/push-client.ts';
 import { ROOT } from './helpers/schemas.ts';
+import { stackFactory } from './helpers/stacks.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'ducto-ingest-'));
-const stacks: Stack[] = [];
-afterAll(async () => {
-  for (const s of stacks) await s.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const stacks = stackFactory('ingest');
+const dir = stacks.dir;
+afterAll(() => stacks.stopAll());
 
-async function stack(
-  name: string,
-  env: Record<string, string> = {},
-  options: StackOptions = {},
-): Promise<Stack> {
-  const config = readConfig({
-    PORT: '0',
-    INGEST_PORT: '0',
-    DUCTO_DB: join(dir, `${name}.duckdb`),
-    DUCTO_PUBSUB: 'direct',
-    DUCTO_SEED: '0',
-    DUCTO_CACHE_TTL_MS: '0',
-    ...env,
-  });
-  const s = await startStack(config, createLogger('silent'), options);
-  stacks.push(s);
-  return s;
-}
+const stack = (name: string, env: Record<string, string> = {}, options: StackOptions = {}) =>
+  stacks.start(name, { DUCTO_CACHE_TTL_MS: '0', ...env }, options);
 
 const stats = async (s: Stack, dataset = 'flights') =>
   ((await (await fetch(`${s.apiUrl}/v1/${dataset}/stats`)).json()) as { data: Array<{ count: number }> })
@@ -240,7 +219,7 @@ describe('a second dataset needs only a new schema file', () => {
   });
 
   it('publishing the same flights file twice stores it once', async () => {
-    const s = stacks[0]!;
+    const s = stacks.stacks[0]!;
     const before = await stats(s);
     const file = join(ROOT, 'node_modules/vega-datasets/data/flights-2k.json');
     for (let run = 0; run < 2; run++) {

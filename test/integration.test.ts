@@ -1,43 +1,25 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCanary } from '../src/canary.ts';
-import { type Stack, type StackOptions, startStack } from '../src/cli/serve.ts';
-import { readConfig } from '../src/config.ts';
+import type { StackOptions } from '../src/cli/serve.ts';
 import { DuctoError } from '../src/core/errors.ts';
-import { createLogger } from '../src/logger.ts';
 import { findEmulatorLauncher } from '../src/pubsub/emulator.ts';
 import { freePort } from './helpers/process.ts';
 import { ROOT } from './helpers/schemas.ts';
+import { stackFactory } from './helpers/stacks.ts';
 
 // The challenge's Part 3.1: the API exposes what was published, exactly once and unchanged. The
 // check itself (src/canary.ts) is what the deploy pipeline runs against a deployed gateway.
-const dir = mkdtempSync(join(tmpdir(), 'ducto-it-'));
-const stacks: Stack[] = [];
-afterAll(async () => {
-  for (const s of stacks) await s.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const factory = stackFactory('it');
+const stacks = factory.stacks;
+afterAll(() => factory.stopAll());
 
-async function stack(
+const stack = (
   mode: 'direct' | 'emulator',
   env: Record<string, string> = {},
   name: string = mode,
   options: StackOptions = {},
-): Promise<Stack> {
-  const config = readConfig({
-    PORT: '0',
-    INGEST_PORT: '0',
-    DUCTO_DB: join(dir, `${name}.duckdb`),
-    DUCTO_PUBSUB: mode,
-    DUCTO_SEED: '0',
-    ...env,
-  });
-  const s = await startStack(config, createLogger('silent'), options);
-  stacks.push(s);
-  return s;
-}
+) => factory.start(name, { DUCTO_PUBSUB: mode, ...env }, options);
 
 describe('integration: publish → ingest → warehouse → API (direct push)', () => {
   it('returns exactly the published canary events with identical content', async () => {
