@@ -7,7 +7,7 @@ import { createIngest } from './core/ingest.ts';
 import type { Warehouse } from './core/warehouse.ts';
 import { createIngestHandler } from './http/ingest-handler.ts';
 import type { Handler } from './http/types.ts';
-import type { Logger } from './logger.ts';
+import { type Logger, traceField } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { VERSION } from './version.ts';
 
@@ -82,6 +82,12 @@ export function createApp(
     },
     extraRoutes: deps.extraRoutes,
     onError: (err, req) => logger.error({ code: 'internal', err, path: req.path }, 'request failed'),
+    // One line per request: the route pattern (not the path or query values), never rows.
+    onRequest: ({ code, ...request }, req) => {
+      const fields = { request, ...(code ? { code } : {}), ...traceField(config.project, req.headers) };
+      if (request.status >= 500) logger.error(fields, 'request');
+      else logger.info(fields, 'request');
+    },
   });
   return {
     ingest,

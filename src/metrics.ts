@@ -7,8 +7,25 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 export function createMetrics(registry = new Registry(), options: { defaults?: boolean } = {}) {
   if (options.defaults !== false) collectDefaultMetrics({ register: registry, prefix: 'ducto_process_' });
   const registers = [registry];
+  let freshnessProbe: FreshnessProbe | null = null;
+  let probing: Promise<Record<string, number | null>> | null = null;
+  /** One probe per scrape, shared by the metrics it feeds (the gauge and the read-error counter). */
+  const probe = (): Promise<Record<string, number | null>> => {
+    if (!freshnessProbe) return Promise.resolve({});
+    probing ??= freshnessProbe().finally(() => {
+      probing = null;
+    });
+    return probing;
+  };
   return {
     registry,
+    /**
+     * Sets what computes `ducto_freshness_seconds` on each scrape (the API handler installs one
+     * that asks the warehouse), so the gauge is current whenever /metrics is read.
+     */
+    setFreshnessProbe(probe: FreshnessProbe | null): void {
+      freshnessProbe = probe;
+    },
     ingestMessages: new Counter({
       name: 'ducto_ingest_messages_total',
       help: 'Messages handled by ingest, by outcome (stored, duplicate, rejected, retried) and reject reason.',
@@ -41,6 +58,10 @@ export function createMetrics(registry = new Registry(), options: { defaults?: b
       help: 'Warehouse calls that failed, by kind (write, read).',
       labelNames: ['kind'] as const,
       registers,
+      // A scrape's own freshness reads may fail: wait for them so the count includes them.
+      async collect() {
+        await probe();
+      },
     }),
     apiRequests: new Counter({
       name: 'ducto_api_requests_total',
@@ -66,6 +87,12 @@ export function createMetrics(registry = new Registry(), options: { defaults?: b
       help: 'Age in seconds of the newest stored event (by ingest time), per dataset.',
       labelNames: ['dataset'] as const,
       registers,
+      async collect() {
+        for (const [dataset, age] of Object.entries(await probe())) {
+          if (age === null) this.remove({ dataset });
+          else this.set({ dataset }, age);
+        }
+      },
     }),
     writerDepth: new Gauge({
       name: 'ducto_ingest_pending_rows',
@@ -74,5 +101,8 @@ export function createMetrics(registry = new Registry(), options: { defaults?: b
     }),
   };
 }
+
+/** Age in seconds of each dataset's newest stored event; null when none is known. */
+export type FreshnessProbe = () => Promise<Record<string, number | null>>;
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -8,7 +8,7 @@ import type { Warehouse } from '../core/warehouse.ts';
 import { problem } from '../http/problem.ts';
 import { type Handler, type HttpRequest, type HttpResponse, header } from '../http/types.ts';
 import type { Metrics } from '../metrics.ts';
-import { type CachedResponse, etagOf, ResponseCache } from './cache.ts';
+import { type CachedResponse, type CacheResult, etagOf, ResponseCache } from './cache.ts';
 import { createRecordEncoder, csvHeader, csvRow } from './encode.ts';
 import { negotiate } from './negotiate.ts';
 import { readiness } from './readiness.ts';
@@ -29,12 +29,39 @@ export interface ApiOptions {
   /** Extra routes of the local stack (e.g. the dashboard); path → handler. */
   extraRoutes?: Record<string, Handler>;
   onError?: (error: unknown, req: HttpRequest) => void;
+  /** Called once per request when its response (or its streamed body's head) is ready: one log line. */
+  onRequest?: (log: RequestLog, req: HttpRequest) => void;
+  /** How long a scrape of /metrics waits for each dataset's freshness (default 2000 ms). */
+  freshnessTimeoutMs?: number;
+}
+
+/** What one API request log line says: no rows, no query values, the route pattern not the path. */
+export interface RequestLog {
+  method: string;
+  route: string;
+  status: number;
+  durationMs: number;
+  /** hit, miss or shared when the response went through the cache. */
+  cache?: CacheResult;
+  /** The stable error code when the request failed. */
+  code?: string;
 }
 
 type Params = Record<string, string | undefined>;
 type Route = (req: HttpRequest, params: Params) => Promise<HttpResponse>;
 
 const JSON_TYPE = 'application/json; charset=utf-8';
+
+const isWarehouseError = (error: unknown) =>
+  error instanceof DuctoError && error.code === 'warehouse_unavailable';
+
+const withTimeout = <T>(promise: Promise<T>, ms: number): Promise<T> => {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+};
 
 /**
  * The API as one host-independent handler: node:http serves it locally and in the container, the
@@ -49,6 +76,35 @@ export function createApiHandler(options: ApiOptions): Handler & { cache: Respon
     maxBytes: options.cacheMaxBytes,
     onLookup: (result) => metrics.cacheRequests.inc({ result }),
   });
+  /** The cache result of each request that went through the cache, for its log line. */
+  const cacheResults = new WeakMap<HttpRequest, CacheResult>();
+
+  // ducto_freshness_seconds is computed when /metrics is scraped. The last known ingest time is
+  // kept, so a warehouse that stops answering shows a growing age (and a read error), not a gap.
+  const newestIngested = new Map<string, number>();
+  const freshnessTimeoutMs = options.freshnessTimeoutMs ?? 2000;
+  const probeFreshness = async (): Promise<Record<string, number | null>> => {
+    await Promise.all(
+      [...schemas.values()].map(async (schema) => {
+        try {
+          const f = await withTimeout(warehouse.freshness(schema), freshnessTimeoutMs);
+          if (f.newestIngestedAt === null) newestIngested.delete(schema.name);
+          else newestIngested.set(schema.name, f.newestIngestedAt);
+        } catch {
+          metrics.warehouseErrors.inc({ kind: 'read' });
+        }
+      }),
+    );
+    const now = Date.now() * 1000;
+    const ages: Record<string, number | null> = {};
+    for (const name of schemas.keys()) {
+      const t = newestIngested.get(name);
+      ages[name] = t === undefined ? null : Math.max(0, (now - t) / 1e6);
+    }
+    return ages;
+  };
+  metrics.setFreshnessProbe(probeFreshness);
+
   const maxAge = Math.floor(options.cacheTtlMs / 1000);
   const cacheControl = `private, max-age=${maxAge}`;
 
@@ -65,10 +121,11 @@ export function createApiHandler(options: ApiOptions): Handler & { cache: Respon
     key: string,
     compute: () => Promise<Omit<CachedResponse, 'etag'>>,
   ) => {
-    const { response } = await cache.get(key, async () => {
+    const { response, result } = await cache.get(key, async () => {
       const r = await compute();
       return { ...r, etag: etagOf(r.body) };
     });
+    cacheResults.set(req, result);
     const headers = { ...response.headers, etag: response.etag, 'cache-control': cacheControl };
     const inm = header(req, 'if-none-match');
     if (inm?.split(/\s*,\s*/).some((t) => t === response.etag || t === `W/${response.etag}` || t === '*')) {
@@ -99,11 +156,16 @@ export function createApiHandler(options: ApiOptions): Handler & { cache: Respon
       const rows = warehouse.stream(schema, parsed.query);
       const body = (async function* () {
         if (representation === 'csv') yield csvHeader(schema, parsed.query.fields);
-        for await (const chunk of rows) {
-          let text = '';
-          for (const row of chunk)
-            text += representation === 'csv' ? csvRow(encode(row)) : `${JSON.stringify(encode(row))}\n`;
-          yield text;
+        try {
+          for await (const chunk of rows) {
+            let text = '';
+            for (const row of chunk)
+              text += representation === 'csv' ? csvRow(encode(row)) : `${JSON.stringify(encode(row))}\n`;
+            yield text;
+          }
+        } catch (error) {
+          if (isWarehouseError(error)) metrics.warehouseErrors.inc({ kind: 'read' });
+          throw error;
         }
       })();
       const type =
@@ -189,9 +251,7 @@ export function createApiHandler(options: ApiOptions): Handler & { cache: Respon
   add('/healthz', async () => json(200, { status: 'ok' }));
   add('/readyz', async () => {
     const r = await readiness(warehouse, schemas);
-    for (const [dataset, d] of Object.entries(r.datasets)) {
-      if (d.age_seconds !== null) metrics.freshness.set({ dataset }, d.age_seconds);
-    }
+    if (!r.ready) metrics.warehouseErrors.inc({ kind: 'read' });
     return json(r.ready ? 200 : 503, r, r.ready ? {} : { 'retry-after': '5' });
   });
   add('/openapi.json', async () => json(200, options.openapi(), { 'cache-control': 'public, max-age=300' }));
@@ -202,11 +262,16 @@ export function createApiHandler(options: ApiOptions): Handler & { cache: Respon
   }));
   for (const [path, h] of Object.entries(options.extraRoutes ?? {})) add(path, (req) => h(req));
 
-  const dispatch = async (req: HttpRequest): Promise<{ pattern: string; response: HttpResponse }> => {
+  /** Routes a request; `matched` learns the route pattern first, so a route's errors keep its label. */
+  const dispatch = async (
+    req: HttpRequest,
+    matched: (pattern: string) => void,
+  ): Promise<{ pattern: string; response: HttpResponse }> => {
     const method = req.method === 'HEAD' ? 'HEAD' : 'GET';
     const found = router.find(method, req.path);
     if (!found) throw new DuctoError('not_found', `no route ${req.path.slice(0, 100)}`);
     const { pattern, route } = found.store as { pattern: string; route: Route };
+    matched(pattern);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       const r = problem(
         new DuctoError('method_not_allowed', `${req.method.slice(0, 16)} is not allowed; use GET`),
@@ -221,12 +286,18 @@ export function createApiHandler(options: ApiOptions): Handler & { cache: Respon
     const started = performance.now();
     let routeName = 'unmatched';
     let response: HttpResponse;
+    let code: string | undefined;
     try {
-      const r = await dispatch(req);
+      const r = await dispatch(req, (pattern) => {
+        routeName = pattern;
+      });
       routeName = r.pattern;
       response = r.response;
+      if (response.status === 405) code = 'method_not_allowed';
     } catch (error) {
       if (!(error instanceof DuctoError)) options.onError?.(error, req);
+      if (isWarehouseError(error)) metrics.warehouseErrors.inc({ kind: 'read' });
+      code = error instanceof DuctoError ? error.code : 'internal';
       response = problem(error);
       if (
         error instanceof DuctoError &&
@@ -236,8 +307,21 @@ export function createApiHandler(options: ApiOptions): Handler & { cache: Respon
         response.headers['retry-after'] = '5';
       }
     }
+    const seconds = (performance.now() - started) / 1000;
     metrics.apiRequests.inc({ route: routeName, status: String(response.status) });
-    metrics.apiDuration.observe({ route: routeName }, (performance.now() - started) / 1000);
+    metrics.apiDuration.observe({ route: routeName }, seconds);
+    if (options.onRequest) {
+      const log: RequestLog = {
+        method: req.method.slice(0, 16),
+        route: routeName,
+        status: response.status,
+        durationMs: Math.round(seconds * 1e4) / 10,
+      };
+      const cacheResult = cacheResults.get(req);
+      if (cacheResult) log.cache = cacheResult;
+      if (code) log.code = code;
+      options.onRequest(log, req);
+    }
     return response;
   };
   return Object.assign(handler, { cache });

@@ -1,0 +1,236 @@
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../src/app.ts';
+import type { Stack } from '../src/cli/serve.ts';
+import { DuctoError } from '../src/core/errors.ts';
+import { createLogger } from '../src/logger.ts';
+import { createMetrics } from '../src/metrics.ts';
+import { flightsSample } from './helpers/api-harness.ts';
+import { MALFORMED } from './helpers/malformed.ts';
+import { push } from './helpers/push-client.ts';
+import { stackFactory } from './helpers/stacks.ts';
+
+const stacks = stackFactory('metrics');
+afterAll(() => stacks.stopAll());
+
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** Parses prom-client's text exposition format: `name{a="x",b="y"} value` lines, comments skipped. */
+function parseMetrics(text: string): Sample[] {
+  const out: Sample[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m) continue;
+    const labels: Record<string, string> = {};
+    for (const [, k, v] of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[k!] = v!;
+    out.push({ name: m[1]!, labels, value: Number(m[3]) });
+  }
+  return out;
+}
+
+const scrape = async (s: Stack) => {
+  const res = await fetch(`${s.apiUrl}/metrics`);
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+  return parseMetrics(await res.text());
+};
+
+/** The value of the one sample with exactly these labels (missing labels must be absent or empty). */
+const value = (samples: Sample[], name: string, labels: Record<string, string> = {}) => {
+  const found = samples.filter(
+    (s) =>
+      s.name === name &&
+      Object.keys({ ...s.labels, ...labels }).every((k) => (s.labels[k] ?? '') === (labels[k] ?? '')),
+  );
+  expect(found.length, `${name}${JSON.stringify(labels)}`).toBeLessThanOrEqual(1);
+  return found[0]?.value;
+};
+
+describe('/metrics after valid, duplicate and malformed messages and API traffic', () => {
+  let s: Stack;
+  let samples: Sample[];
+  const VALID = 6;
+  const DUPLICATES = 2;
+
+  beforeAll(async () => {
+    s = await stacks.start('counts');
+    const records = flightsSample(VALID);
+    for (const [i, r] of records.entries()) {
+      expect(
+        await push(`${s.ingestUrl}/`, JSON.stringify(r), `m-${i}`, {
+          event_id: `e-${i}`,
+          dataset: 'flights',
+        }),
+      ).toBe(204);
+    }
+    // Redeliveries of already stored messages: acknowledged, counted as duplicates.
+    for (let i = 0; i < DUPLICATES; i++) {
+      const status = await push(`${s.ingestUrl}/`, JSON.stringify(records[i]), `m-${i}`, {
+        event_id: `e-${i}`,
+        dataset: 'flights',
+      });
+      expect(status).toBe(204);
+    }
+    for (const [i, [kind, data]] of MALFORMED.entries()) {
+      expect(await push(`${s.ingestUrl}/`, data, `bad-${i}`, { dataset: 'flights' }), kind).toBe(204);
+    }
+
+    const get = async (path: string, status: number) => {
+      const res = await fetch(`${s.apiUrl}${path}`);
+      await res.arrayBuffer();
+      expect(res.status, path).toBe(status);
+    };
+    await get('/v1/flights?limit=5', 200); // miss
+    await get('/v1/flights?limit=5', 200); // hit
+    await get('/v1/flights?limit=5', 200); // hit
+    await get('/v1/flights/stats', 200); // miss
+    await get('/v1/flights/e-1', 200); // miss
+    await get('/v1/flights?limit=abc', 400); // invalid: fails before it is cached, not a lookup result
+    await get('/v1/nope', 404);
+    await get('/healthz', 200);
+    samples = await scrape(s);
+  });
+
+  it('counts ingest messages by outcome, with the reason on rejected ones', () => {
+    const m = 'ducto_ingest_messages_total';
+    expect(value(samples, m, { dataset: 'flights', outcome: 'stored' })).toBe(VALID);
+    expect(value(samples, m, { dataset: 'flights', outcome: 'duplicate' })).toBe(DUPLICATES);
+    const expected = new Map<string, number>();
+    for (const [, , code] of MALFORMED) expected.set(code, (expected.get(code) ?? 0) + 1);
+    const rejected = samples.filter((x) => x.name === m && x.labels.outcome === 'rejected');
+    expect(Object.fromEntries(rejected.map((x) => [x.labels.reason, x.value]))).toEqual(
+      Object.fromEntries(expected),
+    );
+    expect(rejected.every((x) => x.labels.dataset === 'flights')).toBe(true);
+    expect(rejected.reduce((a, x) => a + x.value, 0)).toBe(MALFORMED.length);
+    expect(samples.some((x) => x.name === m && x.labels.outcome === 'retried')).toBe(false);
+  });
+
+  it('counts API requests by route pattern and status, and cache lookups by result', () => {
+    const m = 'ducto_api_requests_total';
+    const api = samples.filter((x) => x.name === m);
+    expect(Object.fromEntries(api.map((x) => [`${x.labels.route} ${x.labels.status}`, x.value]))).toEqual({
+      '/v1/:dataset 200': 3,
+      '/v1/:dataset 400': 1,
+      '/v1/:dataset 404': 1,
+      '/v1/:dataset/stats 200': 1,
+      '/v1/:dataset/:event_id 200': 1,
+      '/healthz 200': 1,
+    });
+    expect(value(samples, 'ducto_api_request_duration_seconds_count', { route: '/v1/:dataset' })).toBe(5);
+    expect(value(samples, 'ducto_cache_requests_total', { result: 'hit' })).toBe(2);
+    expect(value(samples, 'ducto_cache_requests_total', { result: 'miss' })).toBe(3);
+    expect(value(samples, 'ducto_cache_requests_total', { result: 'shared' })).toBeUndefined();
+  });
+
+  it('observes batch sizes, write times and end-to-end latency', () => {
+    const batches = value(samples, 'ducto_ingest_batch_size_count', { dataset: 'flights' }) ?? 0;
+    expect(batches).toBeGreaterThan(0);
+    // Every row went through a batch: valid, duplicate and rejected ones.
+    expect(value(samples, 'ducto_ingest_batch_size_sum', { dataset: 'flights' })).toBe(
+      VALID + DUPLICATES + MALFORMED.length,
+    );
+    expect(value(samples, 'ducto_warehouse_write_seconds_count', { dataset: 'flights' })).toBe(batches);
+    expect(value(samples, 'ducto_ingest_e2e_latency_seconds_count', { dataset: 'flights' })).toBe(VALID);
+    expect(value(samples, 'ducto_warehouse_errors_total', { kind: 'write' })).toBeUndefined();
+    expect(value(samples, 'ducto_warehouse_errors_total', { kind: 'read' })).toBeUndefined();
+  });
+
+  it('computes freshness on scrape, without /readyz having been called', async () => {
+    const age = value(samples, 'ducto_freshness_seconds', { dataset: 'flights' });
+    expect(age).toBeGreaterThanOrEqual(0);
+    expect(age).toBeLessThan(60);
+    await new Promise((r) => setTimeout(r, 1100));
+    const later = value(await scrape(s), 'ducto_freshness_seconds', { dataset: 'flights' });
+    expect(later! - age!).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('warehouse read failures', () => {
+  it('are counted on the API path and on scrape, and freshness keeps ageing', async () => {
+    let down = false;
+    const fail = () => {
+      if (down) throw new DuctoError('warehouse_unavailable', 'down');
+    };
+    const s = await stacks.start(
+      'reads',
+      { DUCTO_CACHE_TTL_MS: '0' },
+      {
+        wrapWarehouse: (w) => ({
+          ...w,
+          kind: w.kind,
+          list: async (...a) => {
+            fail();
+            return w.list(...a);
+          },
+          freshness: async (...a) => {
+            fail();
+            return w.freshness(...a);
+          },
+        }),
+      },
+    );
+    await push(`${s.ingestUrl}/`, JSON.stringify(flightsSample(1)[0]), 'r-0', { dataset: 'flights' });
+    const before = value(await scrape(s), 'ducto_freshness_seconds', { dataset: 'flights' })!;
+    expect(before).toBeGreaterThanOrEqual(0);
+    down = true;
+    expect((await fetch(`${s.apiUrl}/v1/flights`)).status).toBe(503);
+    await new Promise((r) => setTimeout(r, 50));
+    const samples = await scrape(s);
+    // One failed list, plus one failed freshness read per dataset during the scrape.
+    expect(value(samples, 'ducto_warehouse_errors_total', { kind: 'read' })).toBe(1 + s.app.schemas.size);
+    expect(value(samples, 'ducto_api_requests_total', { route: '/v1/:dataset', status: '503' })).toBe(1);
+    expect(value(samples, 'ducto_freshness_seconds', { dataset: 'flights' })).toBeGreaterThan(before);
+  });
+});
+
+describe('API request log lines', () => {
+  it('writes one structured line per request, with route, status, cache result, code and trace', async () => {
+    const s = stacks.stacks[0] ?? (await stacks.start('logs'));
+    const lines: Array<Record<string, unknown>> = [];
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l));
+        done();
+      },
+    });
+    const app = createApp(s.config, {
+      warehouse: s.warehouse,
+      schemas: s.app.schemas,
+      logger: createLogger('info', sink),
+      metrics: createMetrics(undefined, { defaults: false }),
+    });
+    try {
+      const trace = '4bf92f3577b34da6a3ce929d0e0e4736';
+      const req = (path: string, query = '', headers: Record<string, string> = {}) =>
+        app.apiHandler({ method: 'GET', path, query, headers, body: null });
+      await req('/v1/flights', 'limit=2', { traceparent: `00-${trace}-00f067aa0ba902b7-01` });
+      await req('/v1/flights', 'limit=2');
+      await req('/v1/flights', 'limit=x');
+      await new Promise((r) => setImmediate(r));
+      expect(lines).toHaveLength(3);
+      expect(lines[0]).toMatchObject({
+        severity: 'INFO',
+        message: 'request',
+        request: { method: 'GET', route: '/v1/:dataset', status: 200, cache: 'miss' },
+        'logging.googleapis.com/trace': `projects/${s.config.project}/traces/${trace}`,
+      });
+      expect(typeof (lines[0]!.request as { durationMs: unknown }).durationMs).toBe('number');
+      expect(lines[1]).toMatchObject({ request: { status: 200, cache: 'hit' } });
+      expect(lines[1]).not.toHaveProperty(['logging.googleapis.com/trace']);
+      expect(lines[2]).toMatchObject({
+        code: 'bad_parameter',
+        request: { route: '/v1/:dataset', status: 400 },
+      });
+      expect(lines[2]!.request).not.toHaveProperty('cache');
+      // No rows and no query values in the log.
+      expect(JSON.stringify(lines)).not.toMatch(/limit=|"data"/);
+    } finally {
+      await app.close();
+    }
+  });
+});
