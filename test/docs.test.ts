@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '../src/core/errors.ts';
 import { ROOT } from './helpers/schemas.ts';
@@ -23,5 +24,23 @@ describe('docs', () => {
     const vars = new Set([...config.matchAll(/env(?:\.|, ')([A-Z][A-Z0-9_]+)/g)].map((m) => m[1]!));
     expect(vars.size).toBeGreaterThan(10);
     for (const v of vars) expect(readme, `README configuration table lacks ${v}`).toContain(`\`${v}\``);
+  });
+});
+
+describe('links in the docs', () => {
+  const files = execFileSync('git', ['ls-files', '*.md'], { cwd: ROOT, encoding: 'utf8' })
+    .split('\n')
+    .filter((f) => f && !f.startsWith('test/fixtures/'));
+
+  it.each(files)('every relative link in %s resolves to a file in the repository', (file) => {
+    const text = readFileSync(join(ROOT, file), 'utf8').replace(/```[\s\S]*?```/g, '');
+    const broken: string[] = [];
+    for (const m of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+      const target = m[1]!;
+      if (/^[a-z]+:|^#|^mailto:/i.test(target)) continue;
+      const path = target.split('#')[0]!;
+      if (!existsSync(resolve(dirname(join(ROOT, file)), decodeURI(path)))) broken.push(target);
+    }
+    expect(broken).toEqual([]);
   });
 });
