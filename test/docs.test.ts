@@ -44,3 +44,22 @@ describe('links in the docs', () => {
     expect(broken).toEqual([]);
   });
 });
+
+describe('runbook', () => {
+  it('every alert runbook_url points at a section of docs/operations.md', () => {
+    const rules = readFileSync(join(ROOT, 'observability/prometheus/rules.yml'), 'utf8');
+    const anchors = [...rules.matchAll(/runbook_url: ["']?docs\/operations\.md#([\w-]+)/g)].map((m) => m[1]!);
+    expect(anchors.length).toBeGreaterThan(5);
+    const page = readFileSync(join(ROOT, 'docs/operations.md'), 'utf8');
+    const headings = new Set(
+      [...page.matchAll(/^#{2,3} (.+)$/gm)].map((m) =>
+        m[1]!
+          .trim()
+          .toLowerCase()
+          .replace(/[^\w\s-]/g, '')
+          .replace(/\s+/g, '-'),
+      ),
+    );
+    for (const a of anchors) expect(headings, `docs/operations.md has no section #${a}`).toContain(a);
+  });
+});
