@@ -63,3 +63,24 @@ describe('runbook', () => {
     for (const a of anchors) expect(headings, `docs/operations.md has no section #${a}`).toContain(a);
   });
 });
+
+describe('cloud runbook', () => {
+  it('every Cloud Monitoring alert of infra/modules/monitoring has a section in docs/operations.md', () => {
+    const tf = readFileSync(join(ROOT, 'infra/modules/monitoring/main.tf'), 'utf8');
+    const slos = [...tf.matchAll(/alert = "(Ducto\w+)"/g)].map((m) => m[1]!);
+    const bursts = [...tf.matchAll(/^\s+(\w+Burn)\s+= \{/gm)].map((m) => m[1]!);
+    const direct = [...tf.matchAll(/#(ducto[a-z]+)\b/g)].map((m) => m[1]!);
+    const anchors = [
+      ...slos.flatMap((a) =>
+        (bursts.length ? bursts : ['FastBurn', 'MediumBurn', 'SlowBurn']).map((b) =>
+          `${a}${b}`.toLowerCase(),
+        ),
+      ),
+      ...direct,
+    ];
+    expect(anchors.length).toBeGreaterThan(10);
+    const page = readFileSync(join(ROOT, 'docs/operations.md'), 'utf8');
+    const headings = new Set([...page.matchAll(/^## (\S+)$/gm)].map((m) => m[1]!.toLowerCase()));
+    for (const a of anchors) expect(headings, `docs/operations.md has no section #${a}`).toContain(a);
+  });
+});

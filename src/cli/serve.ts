@@ -8,6 +8,7 @@ import { type Config, readConfig } from '../config.ts';
 import type { DatasetSchema } from '../core/dataset-schema.ts';
 import { loadSchemas, selectSchemas } from '../core/schema-files.ts';
 import type { Warehouse } from '../core/warehouse.ts';
+import { createDashboardHandler } from '../dashboard/page.ts';
 import { type RunningServer, serve as serveHttp } from '../http/node-server.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import {
@@ -57,7 +58,13 @@ export async function startStack(config: Config, logger: Logger, options: StackO
   const store = createDuckDBStore(db.instance, { closeInstance: true });
   await store.ensure([...schemas.values()]);
   const warehouse = options.wrapWarehouse ? options.wrapWarehouse(store) : store;
-  const app = createApp(config, { warehouse, schemas, logger });
+  const app = createApp(config, {
+    warehouse,
+    schemas,
+    logger,
+    // The live dashboard is a local-stack convenience; deployed functions do not serve it.
+    extraRoutes: { '/dashboard': createDashboardHandler() },
+  });
   const onError = (err: unknown) => logger.error({ code: 'internal', err }, 'request failed');
   const ingestServer = await serveHttp(app.ingestHandler, {
     host: config.host,

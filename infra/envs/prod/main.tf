@@ -117,3 +117,19 @@ module "system" {
   labels                    = var.labels
   depends_on                = [google_project_iam_member.build_log_writer, google_storage_bucket_iam_member.build_sources]
 }
+
+# --- observability: log-based metrics, SLOs and alerts per system, one fleet dashboard ---------
+
+module "monitoring" {
+  source                = "../../modules/monitoring"
+  project_id            = var.project_id
+  env                   = local.env
+  labels                = var.labels
+  notification_channels = var.alert_notification_channels
+  systems = {
+    for name, s in var.systems : name => {
+      datasets = length(s.datasets) > 0 ? s.datasets : local.datasets
+    }
+  }
+  depends_on = [module.system]
+}

@@ -1,3 +1,9 @@
+variable "alert_notification_channels" {
+  description = "Notification channel ids every alert policy notifies (pages and tickets)."
+  type        = list(string)
+  default     = []
+}
+
 variable "bigquery_location" {
   description = "Location of the BigQuery datasets; null puts them in var.region."
   type        = string
