@@ -160,10 +160,6 @@ export function parseDatasetSchema(input: unknown, source = 'schema'): DatasetSc
   return schema;
 }
 
-export function fieldOf(schema: DatasetSchema, name: string): FieldSpec | undefined {
-  return schema.fields.find((f) => f.name === name);
-}
-
 /** Table names derived from the dataset name; the same in DuckDB and BigQuery. */
 export function tableNames(schema: Pick<DatasetSchema, 'name'>): { events: string; rejected: string } {
   return { events: schema.name, rejected: `${schema.name}_rejected` };

@@ -107,7 +107,3 @@ export class DuctoError extends Error {
     this.retryAfter = options.retryAfter;
   }
 }
-
-export function isDuctoError(e: unknown): e is DuctoError {
-  return e instanceof DuctoError;
-}
