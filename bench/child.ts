@@ -53,7 +53,8 @@ export interface SpawnOptions {
   timeoutMs: number;
 }
 
-function launch(args: string[], options: SpawnOptions): ChildProcess {
+/** Runs `node --import tsx ...args` from the repository root, killed by {@link killChildren}. */
+export function launch(args: string[], options: SpawnOptions): ChildProcess {
   // e.g. BENCH_CHILD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the servers, not the load.
   const extra = process.env.BENCH_CHILD_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const node = [process.execPath, ...extra, '--import', 'tsx', ...args];

@@ -232,6 +232,7 @@ const PROJECT = `ducto-test-${process.pid}`;
         subscription: `projects/${PROJECT}/subscriptions/flights-ingest`,
         deadLetterSubscription: `projects/${PROJECT}/subscriptions/flights-dead-letter-sub`,
         pushEndpoint: `${receiverUrl}/push/flights`,
+        delivery: 'push',
       },
     ]);
     const [topics] = await pubsub.getTopics();

@@ -9,6 +9,8 @@ import { DuctoError } from '../core/errors.ts';
 export const topicName = (dataset: string): string => dataset;
 export const deadLetterTopicName = (dataset: string): string => `${dataset}-dead-letter`;
 export const subscriptionName = (dataset: string): string => `${dataset}-ingest`;
+/** The pull subscription of the local pull delivery mode (`DUCTO_DELIVERY=pull`); not created in the cloud. */
+export const pullSubscriptionName = (dataset: string): string => `${dataset}-pull`;
 export const deadLetterSubscriptionName = (dataset: string): string => `${dataset}-dead-letter-sub`;
 
 /** Values the cloud uses; tests pass a shorter backoff. */
@@ -26,6 +28,15 @@ export interface TopologyOptions {
   datasets: string[];
   /** The ingest URL each dataset's push subscription delivers to. */
   pushEndpoint: (dataset: string) => string;
+  /**
+   * `push` (the cloud's form, the default): the push subscription `<dataset>-ingest`. `pull`: the
+   * pull subscription `<dataset>-pull` instead, with the same retry, dead-letter, retention and
+   * expiration settings, for the local pull bridge (src/pubsub/pull-bridge.ts). One of the two
+   * only: with both, every message would be ingested twice. A push subscription left by an earlier
+   * push-mode run on a long-lived emulator is deleted in pull mode for the same reason (and the
+   * pull subscription in push mode).
+   */
+  delivery?: 'push' | 'pull';
   ackDeadlineSeconds?: number;
   minBackoffSeconds?: number;
   maxBackoffSeconds?: number;
@@ -38,11 +49,15 @@ export interface DatasetTopology {
   /** Full resource paths (`projects/P/topics/T`, `projects/P/subscriptions/S`). */
   topic: string;
   deadLetterTopic: string;
+  /** The subscription ingest consumes: the push one, or the pull one in pull mode. */
   subscription: string;
   deadLetterSubscription: string;
-  pushEndpoint: string;
+  /** The push endpoint, or null in pull mode. */
+  pushEndpoint: string | null;
+  delivery: 'push' | 'pull';
 }
 
+const NOT_FOUND = 5;
 const ALREADY_EXISTS = 6;
 
 // Pub/Sub ids: 3–255 characters, a letter first, never starting with "goog". A dataset name
@@ -72,6 +87,14 @@ async function ensureTopic(pubsub: PubSub, id: string): Promise<string> {
     if (!isAlreadyExists(e)) throw e;
   }
   return pubsub.topic(id).name;
+}
+
+async function deleteSubscriptionIfExists(pubsub: PubSub, id: string): Promise<void> {
+  try {
+    await pubsub.subscription(id).delete();
+  } catch (e) {
+    if ((e as { code?: unknown } | null)?.code !== NOT_FOUND) throw e;
+  }
 }
 
 type SubscriptionSettings = Parameters<Subscription['create']>[0];
@@ -109,12 +132,16 @@ async function ensureSubscription(
  * Creates, per dataset, what the cloud Terraform creates: the topic, its dead-letter topic, the
  * push subscription to the ingest endpoint (retry policy, dead-letter policy, retention) and a pull
  * subscription on the dead-letter topic, without which dead letters would be dropped. Idempotent:
- * what exists is kept, and a push subscription pointing elsewhere is re-pointed.
+ * what exists is kept, and a push subscription pointing elsewhere is re-pointed. With `delivery:
+ * 'pull'` the ingest subscription is the pull subscription `<dataset>-pull` (same settings).
  */
 export async function ensureTopology(pubsub: PubSub, options: TopologyOptions): Promise<DatasetTopology[]> {
   const o = { ...TOPOLOGY_DEFAULTS, ...options };
+  const delivery = o.delivery ?? 'push';
+  const ingestName = delivery === 'pull' ? pullSubscriptionName : subscriptionName;
+  const otherName = delivery === 'pull' ? subscriptionName : pullSubscriptionName;
   for (const dataset of o.datasets) {
-    for (const id of [topicName, deadLetterTopicName, subscriptionName, deadLetterSubscriptionName]) {
+    for (const id of [topicName, deadLetterTopicName, ingestName, deadLetterSubscriptionName]) {
       checkName(id(dataset), dataset);
     }
   }
@@ -125,10 +152,11 @@ export async function ensureTopology(pubsub: PubSub, options: TopologyOptions): 
         ensureTopic(pubsub, topicName(dataset)),
         ensureTopic(pubsub, deadLetterTopicName(dataset)),
       ]);
-      const pushEndpoint = o.pushEndpoint(dataset);
+      const pushEndpoint = delivery === 'push' ? o.pushEndpoint(dataset) : null;
       const [subscription, deadLetterSubscription] = await Promise.all([
-        ensureSubscription(pubsub, topicName(dataset), subscriptionName(dataset), {
-          pushConfig: { pushEndpoint },
+        ensureSubscription(pubsub, topicName(dataset), ingestName(dataset), {
+          // No push config: a pull subscription.
+          ...(pushEndpoint !== null && { pushConfig: { pushEndpoint } }),
           ackDeadlineSeconds: o.ackDeadlineSeconds,
           retryPolicy: {
             minimumBackoff: { seconds: o.minBackoffSeconds },
@@ -145,8 +173,17 @@ export async function ensureTopology(pubsub: PubSub, options: TopologyOptions): 
           // Nobody pulls dead letters until someone looks, which must not make the subscription expire.
           expirationPolicy: {},
         }),
+        deleteSubscriptionIfExists(pubsub, otherName(dataset)),
       ]);
-      return { dataset, topic, deadLetterTopic, subscription, deadLetterSubscription, pushEndpoint };
+      return {
+        dataset,
+        topic,
+        deadLetterTopic,
+        subscription,
+        deadLetterSubscription,
+        pushEndpoint,
+        delivery,
+      };
     }),
   );
 }
