@@ -8,7 +8,8 @@ export type Micros = number;
 
 export type TimeParse = { ok: true; micros: Micros } | { ok: false; code: 'bad_time' | 'impossible_time' };
 
-// Year bounds keep every stored time representable in both warehouses and in a JS Date.
+// Year bounds keep every stored time representable in both warehouses and in a JS Date; a time must
+// also be a safe integer of microseconds (mid-1684 to mid-2255), or it would lose precision.
 const MIN_YEAR = 1;
 const MAX_YEAR = 9999;
 
@@ -43,7 +44,11 @@ function fromParts(y: number, mo: number, d: number, h = 0, mi = 0, s = 0, us = 
     return { ok: false, code: 'impossible_time' };
   // Date.UTC maps years 0–99 to 1900–1999.
   const fixed = y < 100 ? new Date(ms).setUTCFullYear(y) : ms;
-  return { ok: true, micros: (fixed - offsetMin * 60_000) * 1000 + us };
+  return micros((fixed - offsetMin * 60_000) * 1000 + us);
+}
+
+function micros(value: number): TimeParse {
+  return Number.isSafeInteger(value) ? { ok: true, micros: value } : { ok: false, code: 'impossible_time' };
 }
 
 function parseRfc3339(s: string): TimeParse | undefined {
@@ -77,7 +82,7 @@ function luxonResult(dt: DateTime): TimeParse {
     return { ok: false, code: dt.invalidReason === 'unit out of range' ? 'impossible_time' : 'bad_time' };
   }
   if (dt.year < MIN_YEAR || dt.year > MAX_YEAR) return { ok: false, code: 'impossible_time' };
-  return { ok: true, micros: dt.toMillis() * 1000 };
+  return micros(dt.toMillis() * 1000);
 }
 
 function compileFormat(format: string): Parser {
