@@ -7,18 +7,25 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { VERSION } from '../src/version.ts';
-import { allowedCpus, BENCH_DIR, killChildren } from './child.ts';
+import { allowedCpus, BENCH_DIR, killChildren, ROOT } from './child.ts';
+import { renderFigures, replaceFigures } from './doc.ts';
 import type { BenchOptions, ScenarioResult } from './options.ts';
 import { type Goal, goalLines } from './report.ts';
 import { apiScenario } from './scenario-api.ts';
+import { freshnessScenario } from './scenario-freshness.ts';
 import { ingestScenario } from './scenario-ingest.ts';
 import { pagesScenario } from './scenario-pages.ts';
 
-const SCENARIOS = { ingest: ingestScenario, api: apiScenario, pages: pagesScenario } as const;
+const SCENARIOS = {
+  ingest: ingestScenario,
+  api: apiScenario,
+  pages: pagesScenario,
+  freshness: freshnessScenario,
+} as const;
 type Name = keyof typeof SCENARIOS;
 
 const { values } = parseArgs({
@@ -30,14 +37,16 @@ const { values } = parseArgs({
     rows: { type: 'string' },
     reps: { type: 'string' },
     pin: { type: 'boolean', default: false },
+    'no-docs': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 
 if (values.help) {
-  console.log(`npm run bench -- [--quick] [--only ingest,api,pages] [--duration S] [--runs N] [--rows N] [--reps N] [--pin]
-  --quick     1 run of 2 s per server, 300k rows for the pages scenario (CI smoke)
-  --pin       pin the servers to one CPU and this process (the load generator) to the others`);
+  console.log(`npm run bench -- [--quick] [--only ${Object.keys(SCENARIOS).join(',')}] [--duration S] [--runs N] [--rows N] [--reps N] [--pin] [--no-docs]
+  --quick     1 run of 2 s per server, 300k rows for the pages scenario, 5 s of freshness (CI smoke)
+  --pin       pin the servers to one CPU and this process (the load generator) to the others
+  --no-docs   do not rewrite the figures of docs/performance.md (a full run does, a partial or quick one never)`);
   process.exit(0);
 }
 
@@ -88,6 +97,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 const started = new Date();
+const loadStart = loadavg();
+const texts: Array<{ name: string; text: string }> = [];
 const results: Partial<Record<Name, ScenarioResult['data']>> = {};
 const goals: Goal[] = [];
 const errors: string[] = [];
@@ -102,6 +113,7 @@ for (const name of only) {
     results[name] = r.data;
     goals.push(...r.goals);
     errors.push(...r.errors);
+    texts.push({ name, text: r.text });
     console.log(`${r.text}\n(${((performance.now() - t) / 1000).toFixed(0)} s)\n`);
   } catch (error) {
     errors.push(`${name}: ${error instanceof Error ? error.message : String(error)}`);
@@ -137,4 +149,27 @@ writeFileSync(
 );
 renameSync(`${file}.tmp`, file);
 console.log(`results: ${file}`);
+
+// docs/performance.md quotes a whole run only: every scenario, full length, and no errors.
+const full = !values.quick && only.length === Object.keys(SCENARIOS).length && errors.length === 0;
+if (full && !values['no-docs']) {
+  const doc = join(ROOT, 'docs/performance.md');
+  replaceFigures(
+    doc,
+    renderFigures(
+      {
+        startedAt: started.toISOString(),
+        machine: `${availableParallelism()} CPUs (${cpus()[0]?.model ?? '?'})`,
+        node: process.versions.node,
+        loadAverage: { start: loadStart, end: loadavg() },
+        options: `${options.runs} runs of ${options.durationS} s per server after ${options.warmupS} s of warm-up, ${options.rows.toLocaleString('en')} rows for the pages, servers ${serverCpus ? `pinned to CPU ${serverCpus.join(',')}` : 'not pinned'}`,
+      },
+      goals,
+      texts,
+    ),
+  );
+  console.log(`figures written to ${doc}`);
+} else {
+  console.log('docs/performance.md left as it is (only a full run without errors rewrites its figures)');
+}
 process.exit(errors.length > 0 ? 1 : 0);

@@ -1,8 +1,10 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DuctoError } from './core/errors.ts';
+import { type FaultSpec, hasFaults, parseFaults } from './core/faults.ts';
 
 export type PubSubMode = 'auto' | 'emulator' | 'direct';
+export type DeliveryMode = 'push' | 'pull';
 
 export interface BigQueryConfig {
   project: string;
@@ -28,11 +30,23 @@ export interface Config {
   datasets: string[] | null;
   defaultDataset: string;
   pubsub: PubSubMode;
+  /**
+   * How the emulator's messages reach ingest: `push` (as in the cloud) or `pull` (a local
+   * streaming-pull bridge; the emulator's push loop sends one message at a time).
+   */
+  delivery: DeliveryMode;
+  /** Messages the pull bridge holds unacknowledged per dataset at most. */
+  pullMaxMessages: number;
   emulatorHost: string;
   /** True when PUBSUB_EMULATOR_HOST was set explicitly. */
   emulatorHostSet: boolean;
   project: string;
   seed: boolean;
+  /**
+   * Injected warehouse faults (`DUCTO_FAULTS`), for tests and benchmarks; null unless `ducto serve`
+   * was given `--allow-faults`. Every other entry point refuses the variable.
+   */
+  faults: FaultSpec | null;
   logLevel: string;
   batch: { maxRows: number; maxWaitMs: number; maxPending: number; concurrency: number };
   maxMessageBytes: number;
@@ -102,9 +116,30 @@ function bigqueryConfig(env: Env): BigQueryConfig {
  */
 export function readConfig(
   env: Env,
-  flags: { pubsub?: string; seed?: boolean; port?: number; ingestPort?: number; db?: string } = {},
+  flags: {
+    pubsub?: string;
+    delivery?: string;
+    seed?: boolean;
+    port?: number;
+    ingestPort?: number;
+    db?: string;
+    allowFaults?: boolean;
+  } = {},
 ): Config {
   const pubsub = flags.pubsub ?? env.DUCTO_PUBSUB ?? 'auto';
+  const delivery = flags.delivery ?? env.DUCTO_DELIVERY ?? 'push';
+  if (delivery !== 'push' && delivery !== 'pull') {
+    throw new DuctoError(
+      'config_invalid',
+      `--delivery / DUCTO_DELIVERY must be push or pull, got "${delivery}"`,
+    );
+  }
+  if (delivery === 'pull' && pubsub === 'direct') {
+    throw new DuctoError(
+      'config_invalid',
+      '--delivery=pull pulls from the Pub/Sub emulator, which --pubsub=direct does not run',
+    );
+  }
   if (pubsub !== 'auto' && pubsub !== 'emulator' && pubsub !== 'direct') {
     throw new DuctoError(
       'config_invalid',
@@ -127,6 +162,13 @@ export function readConfig(
   if (!/^[\w.-]+:\d{1,5}$|^\[[\d:a-f]+\]:\d{1,5}$/i.test(emulatorHost)) {
     throw new DuctoError('config_invalid', `PUBSUB_EMULATOR_HOST must be host:port, got "${emulatorHost}"`);
   }
+  const faults = parseFaults(env.DUCTO_FAULTS ?? '');
+  if (hasFaults(faults) && !flags.allowFaults) {
+    throw new DuctoError(
+      'config_invalid',
+      'DUCTO_FAULTS is set, but fault injection is only honoured by `ducto serve --allow-faults` (tests and benchmarks); unset it',
+    );
+  }
   return {
     host: env.HOST ?? '127.0.0.1',
     port,
@@ -142,10 +184,13 @@ export function readConfig(
       : null,
     defaultDataset: env.DUCTO_DEFAULT_DATASET ?? 'flights',
     pubsub,
+    delivery,
+    pullMaxMessages: int(env, 'DUCTO_PULL_MAX_MESSAGES', 1000, 1, 100_000),
     emulatorHost,
     emulatorHostSet: env.PUBSUB_EMULATOR_HOST !== undefined,
     project: env.GOOGLE_CLOUD_PROJECT ?? 'ducto-local',
     seed: flags.seed ?? env.DUCTO_SEED !== '0',
+    faults: flags.allowFaults && hasFaults(faults) ? faults : null,
     logLevel,
     batch: {
       maxRows: int(env, 'DUCTO_BATCH_MAX_ROWS', 1000, 1, 100_000),

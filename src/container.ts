@@ -5,6 +5,7 @@
  */
 import { createApp } from './app.ts';
 import { readConfig } from './config.ts';
+import { PUSH_BODY_LIMIT_BYTES } from './core/delivery.ts';
 import { DuctoError } from './core/errors.ts';
 import { loadSchemas, selectSchemas } from './core/schema-files.ts';
 import { serve } from './http/node-server.ts';
@@ -27,7 +28,7 @@ export async function runRole(
   const server = await serve(role === 'api' ? app.apiHandler : app.ingestHandler, {
     host: config.host,
     port: config.port,
-    maxBodyBytes: role === 'api' ? 0 : Math.ceil(config.maxMessageBytes * 1.4) + 64 * 1024,
+    maxBodyBytes: role === 'api' ? 0 : PUSH_BODY_LIMIT_BYTES,
     onError: (err) => logger.error({ code: 'internal', err }, 'request failed'),
   });
   logger.info({ role, url: server.url, warehouse: warehouse.kind, datasets: [...schemas.keys()] }, 'serving');

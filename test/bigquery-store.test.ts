@@ -752,6 +752,21 @@ describe('BigQuery store: writes through the Storage Write API', () => {
     expect(w.connections[1]!.closed).toBe(false);
   });
 
+  it('stops retrying when the retry budget (kept under the ack deadline) is spent, even with attempts left', async () => {
+    // Every append hangs: each attempt is cut at what is left of the 60 ms budget, not at 30 s.
+    const { store, w } = await ready(
+      { appendTimeoutMs: 30_000, retry: { attempts: 100, baseDelayMs: 1, maxDelayMs: 1, budgetMs: 60 } },
+      undefined,
+      () => new Promise(() => {}),
+    );
+    await expect(write(store, [event(1)])).rejects.toMatchObject({
+      code: 'warehouse_unavailable',
+      message: expect.stringContaining('retry budget of 60 ms spent'),
+    });
+    expect(w.requests.length).toBeGreaterThanOrEqual(1);
+    expect(w.requests.length).toBeLessThan(100);
+  });
+
   it('close waits for a write in flight, then closes the connections and the client it owns', async () => {
     let release: (() => void) | undefined;
     const { store, w } = await ready({ closeClients: true }, undefined, (_, n) =>

@@ -76,6 +76,16 @@ describe('infra/modules/monitoring', () => {
     expect(latency?.[1].default).toBe(250);
   });
 
+  it('counts only consumer traffic (/v1/ routes) in the API SLOs, as the Prometheus rules do', () => {
+    expect(text(locals.v1_routes)).toBe('metric.label.route=starts_with("/v1/")');
+    const source = monitoring.files.map((f) => f.text).join('\n');
+    const apiFilters = source
+      .split('\n')
+      .filter((l) => /(service|distribution)_filter\s*=/.test(l) && /api-request/.test(l));
+    expect(apiFilters).toHaveLength(3);
+    for (const l of apiFilters) expect(l).toContain('AND $' + '{local.v1_routes}');
+  });
+
   it('is created once per env root with every system', async () => {
     for (const env of ['dev', 'prod']) {
       const root = (await loadModules(`infra/envs/${env}`)).find((m) => m.dir === `infra/envs/${env}`)!;

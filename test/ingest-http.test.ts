@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publish } from '../src/cli/publish.ts';
 import type { Stack, StackOptions } from '../src/cli/serve.ts';
+import { PUSH_BODY_LIMIT_BYTES } from '../src/core/delivery.ts';
 import { loadSchemas } from '../src/core/schema-files.ts';
 import { flightsSample } from './helpers/api-harness.ts';
 import { MALFORMED } from './helpers/malformed.ts';
@@ -78,8 +79,10 @@ describe('ingest endpoint over HTTP', () => {
       const row = rejected.find((r) => r.messageId === `bad-${i}`);
       expect(row, kind).toBeDefined();
       expect(row!.code, kind).toBe(code);
+      // Byte for byte; an oversize one up to the limit (64 KiB).
+      const expected = Buffer.from(data).subarray(0, code === 'oversize' ? 64 * 1024 : undefined);
       expect(
-        Buffer.from(row!.payload ?? []).equals(Buffer.from(data)),
+        Buffer.from(row!.payload ?? []).equals(expected),
         `${kind}: raw payload kept byte for byte`,
       ).toBe(true);
     }
@@ -102,11 +105,24 @@ describe('ingest endpoint over HTTP', () => {
     expect(((await r.json()) as { code: string }).code).toBe(code);
   });
 
-  it('refuses a body over the limit with 413 and stays up', async () => {
+  it('acknowledges an oversize message and keeps it, truncated to the limit, as `oversize`', async () => {
+    // 200 KiB of data: over DUCTO_MAX_MESSAGE_BYTES (64 KiB), far under what Pub/Sub can send. A 413
+    // here would be retried by Pub/Sub until the message is dead-lettered.
+    const data = JSON.stringify({ ...flightsSample(1)[0], pad: 'y'.repeat(200 * 1024) });
+    expect(await push(`${s.ingestUrl}/`, data, 'big-1', { event_id: 'big-1', dataset: 'flights' })).toBe(204);
+    const kept = (await s.warehouse.rejected(s.app.schemas.get('flights')!, 100)).find(
+      (r) => r.messageId === 'big-1',
+    );
+    expect(kept?.code).toBe('oversize');
+    expect(kept?.payload?.byteLength).toBe(64 * 1024);
+    expect(Buffer.from(kept!.payload!).toString()).toBe(data.slice(0, 64 * 1024));
+  });
+
+  it('refuses a body larger than any Pub/Sub push with 413 and stays up', async () => {
     const r = await fetch(`${s.ingestUrl}/`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: 'x'.repeat(512 * 1024),
+      body: 'x'.repeat(PUSH_BODY_LIMIT_BYTES + 1),
     }).catch(() => null);
     if (r) expect(r.status).toBe(413);
     expect(

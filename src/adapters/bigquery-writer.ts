@@ -9,9 +9,20 @@ export interface RetryOptions {
   attempts: number;
   baseDelayMs: number;
   maxDelayMs: number;
+  /**
+   * Time an append request may take, every attempt and wait included. Kept under the push
+   * subscription's ack deadline (60 s): past it Pub/Sub redelivers anyway, and a write still
+   * retrying then only adds load (and a duplicate the read side has to remove).
+   */
+  budgetMs: number;
 }
 
-export const DEFAULT_RETRY: RetryOptions = { attempts: 5, baseDelayMs: 200, maxDelayMs: 5_000 };
+export const DEFAULT_RETRY: RetryOptions = {
+  attempts: 5,
+  baseDelayMs: 200,
+  maxDelayMs: 5_000,
+  budgetMs: 45_000,
+};
 
 const DEADLINE_EXCEEDED = 4;
 const RESOURCE_EXHAUSTED = 8;
@@ -141,14 +152,19 @@ export function createAppender(client: StorageWriteClient, options: AppenderOpti
     (await writer?.catch(() => undefined))?.close();
   }
 
-  async function appendOnce(target: AppendTarget, rows: JsonRow[]): Promise<AppendRowsResponse> {
+  async function appendOnce(
+    target: AppendTarget,
+    rows: JsonRow[],
+    deadline: number,
+  ): Promise<AppendRowsResponse> {
     const writer = await writerFor(target);
     const result = writer.appendRows(rows).getResult();
+    const waitMs = Math.max(1, Math.min(options.appendTimeoutMs, deadline - Date.now()));
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new AppendError(`no answer in ${options.appendTimeoutMs} ms`, DEADLINE_EXCEEDED)),
-        options.appendTimeoutMs,
+        () => reject(new AppendError(`no answer in ${waitMs} ms`, DEADLINE_EXCEEDED)),
+        waitMs,
       );
     });
     try {
@@ -162,12 +178,22 @@ export function createAppender(client: StorageWriteClient, options: AppenderOpti
   }
 
   /** Waits before the next attempt, or throws when the failure is not transient or attempts are spent. */
-  async function backOff(target: AppendTarget, error: unknown, failures: number): Promise<void> {
+  async function backOff(
+    target: AppendTarget,
+    error: unknown,
+    failures: number,
+    deadline: number,
+  ): Promise<void> {
     const code = codeOf(error);
     const transient = code !== undefined && TRANSIENT.has(code);
-    if (!transient || failures >= options.retry.attempts) {
+    // Full jitter: concurrent writers that failed together do not retry together.
+    const cap = Math.min(options.retry.maxDelayMs, options.retry.baseDelayMs * 2 ** (failures - 1));
+    const delay = Math.random() * cap;
+    if (!transient || failures >= options.retry.attempts || Date.now() + delay >= deadline) {
       const message = error instanceof Error ? error.message : String(error);
-      const tries = transient ? ` after ${failures} attempts` : '';
+      const tries = transient
+        ? ` after ${failures} attempts${failures < options.retry.attempts ? ` (retry budget of ${options.retry.budgetMs} ms spent)` : ''}`
+        : '';
       throw new DuctoError(
         'warehouse_unavailable',
         `BigQuery append to ${target.table} failed${tries}: ${message}`,
@@ -177,22 +203,22 @@ export function createAppender(client: StorageWriteClient, options: AppenderOpti
         },
       );
     }
-    // Full jitter: concurrent writers that failed together do not retry together.
-    const cap = Math.min(options.retry.maxDelayMs, options.retry.baseDelayMs * 2 ** (failures - 1));
-    await options.sleep(Math.random() * cap);
+    await options.sleep(delay);
   }
 
   async function appendRequest(target: AppendTarget, items: Item[], refused: Map<number, string>) {
     let failures = 0;
+    const deadline = Date.now() + options.retry.budgetMs;
     while (items.length > 0) {
       let response: AppendRowsResponse;
       try {
         response = await appendOnce(
           target,
           items.map((i) => i.row),
+          deadline,
         );
       } catch (e) {
-        await backOff(target, e, ++failures);
+        await backOff(target, e, ++failures, deadline);
         continue;
       }
       const rowErrors = response.rowErrors ?? [];
@@ -215,7 +241,12 @@ export function createAppender(client: StorageWriteClient, options: AppenderOpti
       }
       const error = response.error;
       if (error?.code) {
-        await backOff(target, new AppendError(error.message ?? 'append failed', error.code), ++failures);
+        await backOff(
+          target,
+          new AppendError(error.message ?? 'append failed', error.code),
+          ++failures,
+          deadline,
+        );
         continue;
       }
       return;

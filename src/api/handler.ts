@@ -153,19 +153,31 @@ export function createApiHandler(options: ApiOptions): Handler & { cache: Respon
     if (representation !== 'json') {
       const parsed = parseList(schema, params, true);
       const { encode } = parsed;
-      const rows = warehouse.stream(schema, parsed.query);
-      const body = (async function* () {
-        if (representation === 'csv') yield csvHeader(schema, parsed.query.fields);
+      const rows = warehouse.stream(schema, parsed.query)[Symbol.asyncIterator]();
+      const read = async () => {
         try {
-          for await (const chunk of rows) {
-            let text = '';
-            for (const row of chunk)
-              text += representation === 'csv' ? csvRow(encode(row)) : `${JSON.stringify(encode(row))}\n`;
-            yield text;
-          }
+          return await rows.next();
         } catch (error) {
           if (isWarehouseError(error)) metrics.warehouseErrors.inc({ kind: 'read' });
           throw error;
+        }
+      };
+      // The first chunk is read before the status line, so a warehouse that is down is answered
+      // 503 + Retry-After (problem+json) rather than with a 200 whose body breaks off.
+      let next = await read();
+      const body = (async function* () {
+        try {
+          if (representation === 'csv') yield csvHeader(schema, parsed.query.fields);
+          while (!next.done) {
+            let text = '';
+            for (const row of next.value)
+              text += representation === 'csv' ? csvRow(encode(row)) : `${JSON.stringify(encode(row))}\n`;
+            yield text;
+            next = await read();
+          }
+        } finally {
+          // The client went away mid-stream: release the warehouse cursor.
+          if (!next.done) await rows.return?.();
         }
       })();
       const type =

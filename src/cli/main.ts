@@ -29,12 +29,30 @@ program
       'bus: the Pub/Sub emulator, or direct POSTs to the ingest endpoint',
     ).choices(['auto', 'emulator', 'direct']),
   )
+  .addOption(
+    new Option(
+      '--delivery <how>',
+      'emulator to ingest: push (as in the cloud, one message at a time) or pull (streaming pull, many in flight; env DUCTO_DELIVERY)',
+    ).choices(['push', 'pull']),
+  )
   .option('--no-seed', 'do not load the bundled sample when the database is empty')
   .option('--port <port>', 'API port (env PORT, default 8080)', port)
   .option('--ingest-port <port>', 'ingest push endpoint port (env INGEST_PORT, default 8081)', port)
   .option('--db <path>', 'DuckDB file (env DUCTO_DB, default ./data/ducto.duckdb)')
+  .option(
+    '--allow-faults',
+    'honour DUCTO_FAULTS (injected warehouse failures and delays, for tests and benchmarks only)',
+  )
   .action(
-    async (opts: { pubsub?: string; seed: boolean; port?: number; ingestPort?: number; db?: string }) => {
+    async (opts: {
+      pubsub?: string;
+      delivery?: string;
+      seed: boolean;
+      port?: number;
+      ingestPort?: number;
+      db?: string;
+      allowFaults?: boolean;
+    }) => {
       const { serve } = await import('./serve.ts');
       await serve(process.env, opts);
     },

@@ -6,6 +6,9 @@ import { createDuckDBStore, openDuckDB } from '../adapters/duckdb-store.ts';
 import { createApp } from '../app.ts';
 import { type Config, readConfig } from '../config.ts';
 import type { DatasetSchema } from '../core/dataset-schema.ts';
+import { PUSH_BODY_LIMIT_BYTES } from '../core/delivery.ts';
+import { DuctoError } from '../core/errors.ts';
+import { FaultInjector } from '../core/faults.ts';
 import { loadSchemas, selectSchemas } from '../core/schema-files.ts';
 import type { Warehouse } from '../core/warehouse.ts';
 import { createDashboardHandler } from '../dashboard/page.ts';
@@ -17,6 +20,7 @@ import {
   isEmulatorUp,
   startEmulator,
 } from '../pubsub/emulator.ts';
+import { type PullBridge, startPullBridge } from '../pubsub/pull-bridge.ts';
 import { ensureTopology } from '../pubsub/topology.ts';
 import { publish } from './publish.ts';
 
@@ -25,6 +29,10 @@ export interface Stack {
   apiUrl: string;
   ingestUrl: string;
   mode: 'emulator' | 'direct';
+  /** How the emulator's messages reach ingest (`push` in direct mode: POSTed push envelopes). */
+  delivery: 'push' | 'pull';
+  /** The streaming-pull subscribers, in pull delivery mode. */
+  pullBridge: PullBridge | null;
   emulatorHost: string | null;
   warehouse: Warehouse;
   app: ReturnType<typeof createApp>;
@@ -50,6 +58,8 @@ export interface StackOptions {
   wrapWarehouse?: (warehouse: Warehouse) => Warehouse;
   /** Pub/Sub retry backoff of the emulator's push subscriptions (tests shorten it). */
   minBackoffSeconds?: number;
+  /** Deliveries before a message goes to the dead-letter topic (tests that inject many failures raise it). */
+  maxDeliveryAttempts?: number;
 }
 
 export async function startStack(config: Config, logger: Logger, options: StackOptions = {}): Promise<Stack> {
@@ -57,7 +67,12 @@ export async function startStack(config: Config, logger: Logger, options: StackO
   const db = await openDuckDB(config.dbPath);
   const store = createDuckDBStore(db.instance, { closeInstance: true });
   await store.ensure([...schemas.values()]);
-  const warehouse = options.wrapWarehouse ? options.wrapWarehouse(store) : store;
+  let base: Warehouse = store;
+  if (config.faults) {
+    logger.warn({ faults: config.faults }, 'fault injection is ON (DUCTO_FAULTS, --allow-faults)');
+    base = new FaultInjector(config.faults).wrap(store);
+  }
+  const warehouse = options.wrapWarehouse ? options.wrapWarehouse(base) : base;
   const app = createApp(config, {
     warehouse,
     schemas,
@@ -69,12 +84,13 @@ export async function startStack(config: Config, logger: Logger, options: StackO
   const ingestServer = await serveHttp(app.ingestHandler, {
     host: config.host,
     port: config.ingestPort,
-    maxBodyBytes: Math.ceil(config.maxMessageBytes * 1.4) + 64 * 1024,
+    maxBodyBytes: PUSH_BODY_LIMIT_BYTES,
     onError,
   });
   let apiServer: RunningServer | null = null;
   let stopEmulator: (() => Promise<void>) | null = null;
   let pubsub: PubSub | null = null;
+  let pullBridge: PullBridge | null = null;
   try {
     apiServer = await serveHttp(app.apiHandler, {
       host: config.host,
@@ -97,8 +113,27 @@ export async function startStack(config: Config, logger: Logger, options: StackO
       await ensureTopology(pubsub, {
         datasets: [...schemas.keys()],
         pushEndpoint: (d) => `${ingestServer.url}/?dataset=${d}`,
+        delivery: config.delivery,
         ...(options.minBackoffSeconds !== undefined && { minBackoffSeconds: options.minBackoffSeconds }),
+        ...(options.maxDeliveryAttempts !== undefined && {
+          maxDeliveryAttempts: options.maxDeliveryAttempts,
+        }),
       });
+      if (config.delivery === 'pull') {
+        pullBridge = startPullBridge({
+          pubsub,
+          datasets: [...schemas.keys()],
+          ingest: app.ingest,
+          metrics: app.metrics,
+          logger,
+          maxMessages: config.pullMaxMessages,
+        });
+      }
+    } else if (config.delivery === 'pull') {
+      throw new DuctoError(
+        'config_invalid',
+        '--delivery=pull needs the Pub/Sub emulator (--pubsub=emulator), which is not installed here',
+      );
     }
 
     const seeded = config.seed
@@ -111,6 +146,8 @@ export async function startStack(config: Config, logger: Logger, options: StackO
       apiUrl: api.url,
       ingestUrl: ingestServer.url,
       mode,
+      delivery: mode === 'emulator' ? config.delivery : 'push',
+      pullBridge,
       emulatorHost: mode === 'emulator' ? config.emulatorHost : null,
       warehouse,
       app,
@@ -118,6 +155,7 @@ export async function startStack(config: Config, logger: Logger, options: StackO
       stop: () => {
         stopping ??= (async () => {
           // Order matters: stop taking messages, flush what was accepted, then close the rest.
+          if (pullBridge) await pullBridge.stop();
           if (pubsub) await pubsub.close().catch(() => {});
           await ingestServer.close();
           await app.close();
@@ -129,6 +167,8 @@ export async function startStack(config: Config, logger: Logger, options: StackO
       },
     };
   } catch (error) {
+    await pullBridge?.stop();
+    await pubsub?.close().catch(() => {});
     await apiServer?.close();
     await ingestServer.close();
     await app.close();
@@ -176,15 +216,23 @@ function banner(stack: Stack): string {
     stack.mode === 'emulator'
       ? `Pub/Sub emulator at ${stack.emulatorHost} (project ${c.project}); topics: ${[...stack.app.schemas.keys()].join(', ')}`
       : 'direct (no broker): `ducto publish` POSTs push envelopes to the ingest endpoint';
+  const delivery =
+    stack.mode === 'direct'
+      ? null
+      : stack.delivery === 'pull'
+        ? `pull: streaming pull from ${[...stack.app.schemas.keys()].map((d) => `${d}-pull`).join(', ')} (up to ${c.pullMaxMessages} messages in hand each), same ingest path as push`
+        : 'push: the emulator POSTs each message to the ingest endpoint (one at a time per subscription)';
   return [
     '',
-    `ducto is running (pubsub mode: ${stack.mode})`,
+    `ducto is running (pubsub mode: ${stack.mode}${stack.mode === 'emulator' ? `, delivery: ${stack.delivery}` : ''})`,
     `  API        ${stack.apiUrl}/v1/${c.defaultDataset}?limit=5`,
     `  stats      ${stack.apiUrl}/v1/${c.defaultDataset}/stats?group_by=origin`,
     `  OpenAPI    ${stack.apiUrl}/openapi.json    metrics ${stack.apiUrl}/metrics    ready ${stack.apiUrl}/readyz`,
     `  ingest     POST ${stack.ingestUrl}/ (Pub/Sub push envelope or CloudEvent)`,
     `  bus        ${bus}`,
+    ...(delivery ? [`  delivery   ${delivery}`] : []),
     `  warehouse  DuckDB ${c.dbPath}`,
+    ...(c.faults ? [`  FAULTS     injected warehouse faults are ON: ${JSON.stringify(c.faults)}`] : []),
     '  Ctrl-C stops (flushes the writer first).',
     '',
   ].join('\n');
@@ -192,7 +240,15 @@ function banner(stack: Stack): string {
 
 export async function serve(
   env: Record<string, string | undefined>,
-  flags: { pubsub?: string; seed: boolean; port?: number; ingestPort?: number; db?: string },
+  flags: {
+    pubsub?: string;
+    delivery?: string;
+    seed: boolean;
+    port?: number;
+    ingestPort?: number;
+    db?: string;
+    allowFaults?: boolean;
+  },
 ) {
   const config = readConfig(env, flags);
   const logger = createLogger(config.logLevel);

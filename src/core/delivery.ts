@@ -18,6 +18,14 @@ export interface Delivery {
   topic: string | null;
 }
 
+/**
+ * The largest push request Pub/Sub can send: a 10 MB message, base64-encoded (×4/3), inside its
+ * JSON envelope. Hosts accept bodies up to this size so that an oversize message reaches the decoder
+ * and is kept in `<dataset>_rejected` as `oversize` (acknowledged), instead of a 413 that Pub/Sub
+ * would retry until it dead-letters the message. Anything larger cannot come from Pub/Sub.
+ */
+export const PUSH_BODY_LIMIT_BYTES = 14 * 1024 * 1024;
+
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const BASE64URL = /^[A-Za-z0-9_-]*={0,2}$/;
 

@@ -93,7 +93,12 @@ export function createIngest(
         eventId: attrId ?? null,
         code: result.code,
         detail: result.detail,
-        payload: message.data ?? null,
+        // An oversize payload is kept up to the limit only: one rejected row must not be able to
+        // push a warehouse write request past its own size limit.
+        payload:
+          message.data && result.code === 'oversize'
+            ? message.data.subarray(0, options.maxMessageBytes)
+            : (message.data ?? null),
         attributes: message.attributes,
         publishTime: message.publishTime,
         receivedAt,

@@ -73,7 +73,7 @@ export function createRecordDecoder(
       return {
         ok: false,
         code: 'oversize',
-        detail: `${data.byteLength} bytes exceeds the limit of ${limits.maxBytes}`,
+        detail: `${data.byteLength} bytes exceeds the limit of ${limits.maxBytes} (the first ${limits.maxBytes} bytes are kept)`,
       };
     }
     let text: string;

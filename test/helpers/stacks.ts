@@ -14,15 +14,23 @@ export function stackFactory(prefix: string) {
   const stacks: Stack[] = [];
   return {
     dir,
-    async start(name: string, env: Record<string, string> = {}, options: StackOptions = {}): Promise<Stack> {
-      const config = readConfig({
-        PORT: '0',
-        INGEST_PORT: '0',
-        DUCTO_DB: join(dir, `${name}.duckdb`),
-        DUCTO_PUBSUB: 'direct',
-        DUCTO_SEED: '0',
-        ...env,
-      });
+    async start(
+      name: string,
+      env: Record<string, string> = {},
+      options: StackOptions = {},
+      flags: { allowFaults?: boolean } = {},
+    ): Promise<Stack> {
+      const config = readConfig(
+        {
+          PORT: '0',
+          INGEST_PORT: '0',
+          DUCTO_DB: join(dir, `${name}.duckdb`),
+          DUCTO_PUBSUB: 'direct',
+          DUCTO_SEED: '0',
+          ...env,
+        },
+        flags,
+      );
       const s = await startStack(config, createLogger('silent'), options);
       stacks.push(s);
       return s;

@@ -61,6 +61,8 @@ locals {
     }
   }
   user_metric = { for k in keys(local.log_metrics) : k => "logging.googleapis.com/user/ducto-${k}" }
+  # The API SLOs count consumer traffic only: /healthz, /readyz, /metrics and /openapi.json are left out.
+  v1_routes = "metric.label.route=starts_with(\"/v1/\")"
 
   # --- per-system filters over built-in and log-based metrics -------------------------------------
   sys = {
@@ -146,8 +148,8 @@ resource "google_monitoring_slo" "default" {
     for_each = each.value.slo == "api-availability" ? [1] : []
     content {
       good_total_ratio {
-        total_service_filter = "metric.type=\"${local.user_metric["api-requests"]}\" AND ${local.sys[each.value.system].api_run}"
-        bad_service_filter   = "metric.type=\"${local.user_metric["api-requests"]}\" AND ${local.sys[each.value.system].api_run} AND metric.label.status=starts_with(\"5\")"
+        total_service_filter = "metric.type=\"${local.user_metric["api-requests"]}\" AND ${local.sys[each.value.system].api_run} AND ${local.v1_routes}"
+        bad_service_filter   = "metric.type=\"${local.user_metric["api-requests"]}\" AND ${local.sys[each.value.system].api_run} AND ${local.v1_routes} AND metric.label.status=starts_with(\"5\")"
       }
     }
   }
@@ -155,7 +157,7 @@ resource "google_monitoring_slo" "default" {
     for_each = each.value.slo == "api-latency" ? [1] : []
     content {
       distribution_cut {
-        distribution_filter = "metric.type=\"${local.user_metric["api-request-latency"]}\" AND ${local.sys[each.value.system].api_run}"
+        distribution_filter = "metric.type=\"${local.user_metric["api-request-latency"]}\" AND ${local.sys[each.value.system].api_run} AND ${local.v1_routes}"
         range {
           max = var.api_latency_threshold_ms
         }
