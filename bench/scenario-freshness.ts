@@ -3,7 +3,6 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { createServer } from 'node:net';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -15,7 +14,7 @@ import {
   isEmulatorUp,
   startEmulator,
 } from '../src/pubsub/emulator.ts';
-import { cpuSeconds, launch, ROOT } from './child.ts';
+import { cpuSeconds, freePort, launch, ROOT } from './child.ts';
 import type { BenchOptions, ScenarioResult } from './options.ts';
 import { type Goal, goal, table } from './report.ts';
 
@@ -122,15 +121,6 @@ function call(
     req.on('error', reject);
     req.end(options.body);
   });
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 /** Nearest-rank quantile of sorted values. */

@@ -14,7 +14,6 @@ import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -24,7 +23,7 @@ import { SingleBar } from 'cli-progress';
 import type { Histogram } from 'hdr-histogram-js';
 import { encodePushEnvelope } from '../src/core/delivery.ts';
 import { VERSION } from '../src/version.ts';
-import { cpuSeconds, ROOT } from './child.ts';
+import { cpuSeconds, freePort, ROOT } from './child.ts';
 import { fmt, table } from './report.ts';
 import { median } from './stats.ts';
 
@@ -739,15 +738,6 @@ interface Stack {
   /** Why the stack is gone, or null while it runs (own stack only). */
   died(): string | null;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 /** `ducto serve --pubsub=direct --no-seed` on free loopback ports with a scratch DuckDB file. */

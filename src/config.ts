@@ -60,6 +60,17 @@ export interface Config {
   };
 }
 
+/** Command-line flags of `ducto serve`; each wins over its environment variable. */
+export interface ServeFlags {
+  pubsub?: string;
+  delivery?: string;
+  seed?: boolean;
+  port?: number;
+  ingestPort?: number;
+  db?: string;
+  allowFaults?: boolean;
+}
+
 /** The repository (or installed package) root: schemas and the bundled sample are found from it. */
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -114,18 +125,7 @@ function bigqueryConfig(env: Env): BigQueryConfig {
  * Reads and validates the whole configuration once, at start-up: flags win over the environment,
  * which wins over defaults. Nothing else in ducto reads process.env.
  */
-export function readConfig(
-  env: Env,
-  flags: {
-    pubsub?: string;
-    delivery?: string;
-    seed?: boolean;
-    port?: number;
-    ingestPort?: number;
-    db?: string;
-    allowFaults?: boolean;
-  } = {},
-): Config {
+export function readConfig(env: Env, flags: ServeFlags = {}): Config {
   const pubsub = flags.pubsub ?? env.DUCTO_PUBSUB ?? 'auto';
   const delivery = flags.delivery ?? env.DUCTO_DELIVERY ?? 'push';
   if (delivery !== 'push' && delivery !== 'pull') {

@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import type { ServeFlags } from '../config.ts';
 import { DuctoError } from '../core/errors.ts';
 import { VERSION } from '../version.ts';
 
@@ -43,20 +44,10 @@ program
     '--allow-faults',
     'honour DUCTO_FAULTS (injected warehouse failures and delays, for tests and benchmarks only)',
   )
-  .action(
-    async (opts: {
-      pubsub?: string;
-      delivery?: string;
-      seed: boolean;
-      port?: number;
-      ingestPort?: number;
-      db?: string;
-      allowFaults?: boolean;
-    }) => {
-      const { serve } = await import('./serve.ts');
-      await serve(process.env, opts);
-    },
-  );
+  .action(async (opts: ServeFlags) => {
+    const { serve } = await import('./serve.ts');
+    await serve(process.env, opts);
+  });
 
 program
   .command('publish')

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { PubSub } from '@google-cloud/pubsub';
 import { createDuckDBStore, openDuckDB } from '../adapters/duckdb-store.ts';
 import { createApp } from '../app.ts';
-import { type Config, readConfig } from '../config.ts';
+import { type Config, readConfig, type ServeFlags } from '../config.ts';
 import type { DatasetSchema } from '../core/dataset-schema.ts';
 import { PUSH_BODY_LIMIT_BYTES } from '../core/delivery.ts';
 import { DuctoError } from '../core/errors.ts';
@@ -238,18 +238,7 @@ function banner(stack: Stack): string {
   ].join('\n');
 }
 
-export async function serve(
-  env: Record<string, string | undefined>,
-  flags: {
-    pubsub?: string;
-    delivery?: string;
-    seed: boolean;
-    port?: number;
-    ingestPort?: number;
-    db?: string;
-    allowFaults?: boolean;
-  },
-) {
+export async function serve(env: Record<string, string | undefined>, flags: ServeFlags) {
   const config = readConfig(env, flags);
   const logger = createLogger(config.logLevel);
   const stack = await startStack(config, logger);
