@@ -48,6 +48,16 @@ export function peakRssMb(pid: number): number {
   return Number(kb) / 1024;
 }
 
+/** Current resident set (VmRSS) of a process, in MiB; null when it is gone or /proc is missing. */
+export function rssMb(pid: number): number | null {
+  try {
+    const kb = /VmRSS:\s*(\d+)\s*kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb === undefined ? null : Number(kb) / 1024;
+  } catch {
+    return null;
+  }
+}
+
 /** CPU seconds (user + system, all threads) a live process has used. */
 export function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

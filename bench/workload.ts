@@ -23,7 +23,7 @@ import { SingleBar } from 'cli-progress';
 import type { Histogram } from 'hdr-histogram-js';
 import { encodePushEnvelope } from '../src/core/delivery.ts';
 import { VERSION } from '../src/version.ts';
-import { cpuSeconds, freePort, ROOT } from './child.ts';
+import { cpuSeconds, freePort, ROOT, rssMb } from './child.ts';
 import { fmt, table } from './report.ts';
 import { median } from './stats.ts';
 
@@ -838,15 +838,6 @@ async function storedCount(agent: http.Agent, apiUrl: URL): Promise<number> {
   if (typeof count !== 'number')
     throw new Error(`stats answered no count: ${reply.body.toString().slice(0, 200)}`);
   return count;
-}
-
-function rssMb(pid: number): number | null {
-  try {
-    const kb = /VmRSS:\s*(\d+)\s*kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return kb === undefined ? null : Number(kb) / 1024;
-  } catch {
-    return null;
-  }
 }
 
 function serverCpu(pid: number | null): number | null {

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { rssMb } from '../bench/child.ts';
 import { runCanary } from '../src/canary.ts';
 import { readConfig } from '../src/config.ts';
 import { DuctoError } from '../src/core/errors.ts';
@@ -141,16 +141,6 @@ describe('the warehouse goes down, then comes back', () => {
     expect(page.status).toBe(200);
   }, 60_000);
 });
-
-/** Reads a child's resident set size from /proc (Linux), in MB; null elsewhere. */
-function rssMb(pid: number): number | null {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : null;
-  } catch {
-    return null;
-  }
-}
 
 async function pendingRows(apiUrl: string): Promise<number> {
   const text = await (await fetch(`${apiUrl}/metrics`)).text();
