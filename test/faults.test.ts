@@ -244,6 +244,9 @@ describe.skipIf(!launcher)('30% of warehouse writes fail, through the real Pub/S
         DUCTO_DELIVERY: 'pull',
         PUBSUB_EMULATOR_HOST: `127.0.0.1:${await freePort()}`,
         DUCTO_FAULTS: 'warehouse.write.error=0.3',
+        // The fault strikes a write, i.e. a batch: small batches make "30% of the writes" many
+        // independent failures (pulled messages would otherwise fit in a handful of batches).
+        DUCTO_BATCH_MAX_ROWS: '10',
       },
       // Pub/Sub's own retry policy does the work; 20 attempts make a dead letter (0.3^20) impossible here.
       { minBackoffSeconds: 1, maxDeliveryAttempts: 20 },
