@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   type Body,
@@ -10,6 +12,8 @@ import {
   type TfModule,
   text,
 } from '../scripts/infra-hcl.ts';
+import { ERROR_CODES } from '../src/core/errors.ts';
+import { ROOT } from './helpers/schemas.ts';
 
 let monitoring: TfModule;
 let all: Resource[];
@@ -28,7 +32,14 @@ const policies = () => all.filter((r) => r.type === 'google_monitoring_alert_pol
 describe('infra/modules/monitoring', () => {
   it('gives every alert policy documentation with a runbook link into docs/operations.md', () => {
     expect(policies().map((p) => p.name)).toEqual(
-      expect.arrayContaining(['burn_rate', 'backlog_age', 'dead_letter', 'bytes_billed']),
+      expect.arrayContaining([
+        'burn_rate',
+        'backlog_age',
+        'dead_letter',
+        'rejected_spike',
+        'warehouse_errors',
+        'bytes_billed',
+      ]),
     );
     for (const p of policies()) {
       const doc = block(p.body, 'documentation');
@@ -74,6 +85,15 @@ describe('infra/modules/monitoring', () => {
       .flatMap((f) => blocks(f.json, 'variable'))
       .find(([n]) => n === 'api_latency_threshold_ms');
     expect(latency?.[1].default).toBe(250);
+  });
+
+  it('counts warehouse failures from the log lines the code writes with code warehouse_unavailable', async () => {
+    const metrics = locals.log_metrics as Record<string, { filter: string }>;
+    expect(metrics['warehouse-errors']?.filter).toContain('jsonPayload.code="warehouse_unavailable"');
+    // The code logs that code on a failed batch and on an API request answered 503.
+    const app = readFileSync(join(ROOT, 'src/app.ts'), 'utf8');
+    expect(app).toMatch(/code: 'warehouse_unavailable'[^\n]*\n\s*'batch write failed/);
+    expect(ERROR_CODES.warehouse_unavailable.status).toBe(503);
   });
 
   it('counts only consumer traffic (/v1/ routes) in the API SLOs, as the Prometheus rules do', () => {

@@ -53,6 +53,12 @@ locals {
         status = "EXTRACT(jsonPayload.request.status)"
       }
     }
+    warehouse-errors = {
+      description = "Failed warehouse calls: batch writes left for redelivery and API reads answered 503."
+      filter      = "resource.type=\"cloud_run_revision\" AND jsonPayload.code=\"warehouse_unavailable\""
+      value       = null
+      labels      = {}
+    }
     api-request-latency = {
       description = "API request duration in milliseconds, by route."
       filter      = local.request_filter
@@ -273,6 +279,64 @@ resource "google_monitoring_alert_policy" "dead_letter" {
     mime_type = "text/markdown"
     subject   = "DuctoDeadLetter: ${each.key} dead-lettered a message"
     content   = "A message of ${each.key} exhausted its delivery attempts and went to a dead-letter topic. Runbook: ${local.runbook}#ductodeadletter (replay: ${local.runbook}#replaying-dead-letters)"
+  }
+}
+
+resource "google_monitoring_alert_policy" "rejected_spike" {
+  for_each              = var.systems
+  project               = var.project_id
+  display_name          = "DuctoIngestRejectedSpike (${each.key}, ${var.env})"
+  combiner              = "OR"
+  severity              = "WARNING"
+  notification_channels = var.notification_channels
+  user_labels           = merge(local.user_labels, { system = each.key, kind = "ticket" })
+  conditions {
+    display_name = "more than ${var.rejected_batches_alert} batches rejecting a message in 10 minutes"
+    condition_threshold {
+      filter          = "metric.type=\"${local.user_metric["ingest-batches-rejecting"]}\" AND ${local.sys[each.key].ingest_run}"
+      comparison      = "COMPARISON_GT"
+      threshold_value = var.rejected_batches_alert
+      duration        = "0s"
+      aggregations {
+        alignment_period     = "600s"
+        per_series_aligner   = "ALIGN_SUM"
+        cross_series_reducer = "REDUCE_SUM"
+      }
+    }
+  }
+  documentation {
+    mime_type = "text/markdown"
+    subject   = "DuctoIngestRejectedSpike: ${each.key} is rejecting messages"
+    content   = "Batches of ${each.key} keep rejecting messages: a producer is sending events that do not fit the schema. They are kept in <dataset>_rejected with their reason code. Runbook: ${local.runbook}#ductoingestrejectedspike"
+  }
+}
+
+resource "google_monitoring_alert_policy" "warehouse_errors" {
+  for_each              = var.systems
+  project               = var.project_id
+  display_name          = "DuctoWarehouseErrors (${each.key}, ${var.env})"
+  combiner              = "OR"
+  severity              = "ERROR"
+  notification_channels = var.notification_channels
+  user_labels           = merge(local.user_labels, { system = each.key, kind = "ticket" })
+  conditions {
+    display_name = "warehouse calls failing for 10 minutes"
+    condition_threshold {
+      filter          = "metric.type=\"${local.user_metric["warehouse-errors"]}\" AND resource.type=\"cloud_run_revision\" AND resource.label.service_name=one_of(\"${each.key}-api\",\"${each.key}-ingest\")"
+      comparison      = "COMPARISON_GT"
+      threshold_value = 0
+      duration        = "600s"
+      aggregations {
+        alignment_period     = "300s"
+        per_series_aligner   = "ALIGN_SUM"
+        cross_series_reducer = "REDUCE_SUM"
+      }
+    }
+  }
+  documentation {
+    mime_type = "text/markdown"
+    subject   = "DuctoWarehouseErrors: ${each.key} cannot reach BigQuery"
+    content   = "Warehouse calls of ${each.key} have been failing for 10 minutes: writes are redelivered by Pub/Sub (and dead-lettered after 5 attempts), reads answer 503. Runbook: ${local.runbook}#ductowarehouseerrors"
   }
 }
 

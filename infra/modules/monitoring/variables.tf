@@ -44,6 +44,12 @@ variable "project_id" {
   type        = string
 }
 
+variable "rejected_batches_alert" {
+  description = "Ticket when more than this many ingest batches of one system reject a message within 10 minutes."
+  type        = number
+  default     = 10
+}
+
 variable "runbook_base_url" {
   description = "Base URL of docs/operations.md; alert documentation links to <base>#<alert>."
   type        = string
