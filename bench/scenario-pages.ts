@@ -9,11 +9,11 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { PACKAGE_ROOT, readConfig } from '../src/config.ts';
 import { duckdbDdl } from '../src/core/derive/duckdb-ddl.ts';
 import { loadSchemas } from '../src/core/schema-files.ts';
-import { BENCH_DIR, runScript } from './child.ts';
+import { BENCH_DIR, ROOT, runScript } from './child.ts';
 import type { BenchOptions, ScenarioResult } from './options.ts';
 import { goal, table } from './report.ts';
 
@@ -108,7 +108,7 @@ export async function pagesScenario(o: BenchOptions): Promise<ScenarioResult> {
     ),
   ].join('\n');
   return {
-    data: { database: db, load: { ...load, cached }, latency, ratios },
+    data: { database: relative(ROOT, db), load: { ...load, cached }, latency, ratios },
     goals: [
       goal('pages', 'deep page ÷ fastest bare keyset query', ratios.deepVsBareKeyset, '<=', 1.5, '×'),
       goal('pages', 'deep page ÷ first page', ratios.deepVsFirst, '<=', 2, '×'),
