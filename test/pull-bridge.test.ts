@@ -1,9 +1,11 @@
-import { PubSub } from '@google-cloud/pubsub';
+import { type Message, PubSub } from '@google-cloud/pubsub';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../src/cli/serve.ts';
 import { readConfig } from '../src/config.ts';
+import { decodeDelivery } from '../src/core/delivery.ts';
 import { DuctoError } from '../src/core/errors.ts';
 import { emulatorClientConfig, findEmulatorLauncher } from '../src/pubsub/emulator.ts';
+import { deliveryOf } from '../src/pubsub/pull-bridge.ts';
 import { pullSubscriptionName, subscriptionName, topicName } from '../src/pubsub/topology.ts';
 import { freePort } from './helpers/process.ts';
 import { stackFactory } from './helpers/stacks.ts';
@@ -18,6 +20,34 @@ describe('DUCTO_DELIVERY', () => {
     expect(readConfig({ DUCTO_DELIVERY: 'push' }, { delivery: 'pull' }).delivery).toBe('pull');
     expect(() => readConfig({ DUCTO_DELIVERY: 'poll' })).toThrow(/push or pull/);
     expect(() => readConfig({ DUCTO_DELIVERY: 'pull', DUCTO_PUBSUB: 'direct' })).toThrow(DuctoError);
+  });
+});
+
+describe('deliveryOf', () => {
+  it('builds the Delivery the push endpoint decodes from the same message, nanoseconds of publish time included', () => {
+    const data = Buffer.from('{"origin":"LAX","note":"é"}');
+    const message = {
+      data,
+      attributes: { event_id: 'e-1', dataset: 'flights' },
+      id: '42',
+      // The client's PreciseDate: nanoseconds since the epoch.
+      publishTime: {
+        getFullTime: () => BigInt(Date.parse('2026-11-28T10:00:00Z')) * 1_000_000n + 123_456_789n,
+      },
+    } as unknown as Message;
+    const sub = 'projects/ducto-local/subscriptions/flights-pull';
+    const pushed = decodeDelivery({
+      message: {
+        data: data.toString('base64'),
+        attributes: message.attributes,
+        messageId: '42',
+        publishTime: '2026-11-28T10:00:00.123456789Z',
+      },
+      subscription: sub,
+    });
+    const pulled = deliveryOf(message, sub);
+    expect(pulled).toEqual(pushed);
+    expect(pulled.message.publishTime).toBe(Date.parse('2026-11-28T10:00:00.123Z') * 1000 + 456);
   });
 });
 

@@ -115,7 +115,7 @@ export class FaultInjector {
       const s = this.spec;
       const delay = kind === 'write' ? s.writeDelayMs : s.readDelayMs;
       if (delay > 0) await new Promise((r) => setTimeout(r, delay));
-      const share = kind === 'write' ? this.spec.writeError : this.spec.readError;
+      const share = kind === 'write' ? s.writeError : s.readError;
       if (share > 0 && this.random() < share) {
         if (kind === 'write') this.injected.writeErrors++;
         else this.injected.readErrors++;

@@ -1,5 +1,5 @@
 import { Duration, type Message, type PubSub, type Subscription } from '@google-cloud/pubsub';
-import { type Delivery, decodeDelivery } from '../core/delivery.ts';
+import type { Delivery } from '../core/delivery.ts';
 import { DuctoError } from '../core/errors.ts';
 import { type IngestFn, recordOutcome, recordRetry } from '../http/ingest-handler.ts';
 import type { Logger } from '../logger.ts';
@@ -48,20 +48,21 @@ export interface PullBridge {
 }
 
 /**
- * The push envelope Pub/Sub would have POSTed for this message, decoded by the push endpoint's own
- * decoder: both delivery modes build their `Delivery` with the same validation.
+ * The `Delivery` the push endpoint would have decoded from this message's push envelope. The client
+ * hands over typed fields (bytes, string attributes, a nanosecond publish time), so there is nothing
+ * to validate or base64-decode again; a test holds the two paths equal.
  */
 export function deliveryOf(message: Message, subscription: string): Delivery {
-  return decodeDelivery({
+  return {
     message: {
-      data: message.data.toString('base64'),
-      attributes: message.attributes,
+      data: message.data,
+      attributes: { ...message.attributes },
       messageId: message.id,
-      // RFC 3339 with nanoseconds, as in a push envelope.
-      publishTime: message.publishTime.toISOString(),
+      publishTime: Number(message.publishTime.getFullTime() / 1000n),
     },
     subscription,
-  });
+    topic: null,
+  };
 }
 
 export function startPullBridge(options: PullBridgeOptions): PullBridge {
