@@ -4,7 +4,7 @@
  * schema check and the README generator all see the same structure without provider downloads.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { parse } from '@cdktf/hcl2json';
 
 /** An HCL body as hcl2json returns it: attributes are values, blocks are arrays of bodies. */
@@ -55,7 +55,7 @@ export async function parseFile(path: string, display = path): Promise<TfFile> {
 /** Every module (directory holding `.tf` files) under `root`, paths relative to `base`. */
 export async function loadModules(root: string, base = process.cwd()): Promise<TfModule[]> {
   const modules: TfModule[] = [];
-  for (const dir of tfDirs(root)) {
+  for (const dir of tfDirs(resolve(base, root))) {
     const names = readdirSync(dir)
       .filter((f) => f.endsWith('.tf'))
       .sort();

@@ -35,6 +35,7 @@ const PACKAGES: Record<string, { npm: string; version: string; prefix: string }>
   'google-beta': { npm: '@cdktf/provider-google-beta@16.12.1', version: '6.50.0', prefix: 'google-' },
   archive: { npm: '@cdktf/provider-archive@11.0.1', version: '2.7.1', prefix: '' },
   random: { npm: '@cdktf/provider-random@12.0.1', version: '3.7.2', prefix: '' },
+  time: { npm: '@cdktf/provider-time@11.0.1', version: '0.13.1', prefix: '' },
 };
 
 export interface SchemaNode {

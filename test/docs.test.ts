@@ -82,8 +82,8 @@ describe('runbook', () => {
 });
 
 describe('cloud runbook', () => {
-  it('every Cloud Monitoring alert of infra/modules/monitoring has a section in docs/operations.md', () => {
-    const tf = readFileSync(join(ROOT, 'infra/modules/monitoring/main.tf'), 'utf8');
+  it('every Cloud Monitoring alert of infra/modules/monitoring-spec has a section in docs/operations.md', () => {
+    const tf = readFileSync(join(ROOT, 'infra/modules/monitoring-spec/main.tf'), 'utf8');
     const slos = [...tf.matchAll(/alert = "(Ducto\w+)"/g)].map((m) => m[1]!);
     const bursts = [...tf.matchAll(/^\s+(\w+Burn)\s+= \{/gm)].map((m) => m[1]!);
     const direct = [...tf.matchAll(/#(ducto[a-z]+)\b/g)].map((m) => m[1]!);

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { validateWorkflow } from '@action-validator/core';
 import { describe, expect, it } from 'vitest';
 import { isMap, isScalar, LineCounter, parseDocument, visit } from 'yaml';
+import { DEFAULT_REGION, githubSettings } from '../scripts/deploy-bootstrap.ts';
+import { type RoutedJob, routes } from './helpers/workflow-routes.ts';
 
 const WORKFLOWS = '.github/workflows';
 const SCRIPTS = '.github/scripts';
@@ -173,6 +175,7 @@ const yamlFiles = (dir: string) =>
     .map((f) => join(dir, f));
 const workflowFiles = yamlFiles(WORKFLOWS);
 const read = (file: string) => readFileSync(file, 'utf8');
+
 const load = (file: string) => parseDocument(read(file)).toJS() as Record<string, any>;
 
 describe('the workflows in .github/workflows', () => {
@@ -251,35 +254,156 @@ describe('the workflows in .github/workflows', () => {
     }
     expect(auths).toBe(2);
   });
+});
 
-  it('deploy dev, then prod, each through the reusable workflow and its gate', () => {
-    const deploy = load(`${WORKFLOWS}/deploy.yml`);
-    expect(Object.keys(deploy.on).sort()).toEqual(['push', 'workflow_dispatch']);
-    expect(deploy.on.push.branches).toEqual(['main']);
-    expect(deploy.jobs.dev).toMatchObject({ needs: 'build', with: { environment: 'dev' } });
-    expect(deploy.jobs.prod).toMatchObject({ needs: 'dev', with: { environment: 'prod' } });
-    for (const env of ['dev', 'prod']) {
-      expect(deploy.jobs[env].uses).toBe('./.github/workflows/deploy-env.yml');
-      expect(deploy.jobs[env].with.service_account).toContain('DEPLOY_SERVICE_ACCOUNT');
+describe("GitFlow routes, evaluated with GitHub's expression library for a repository set up as deploy:bootstrap prints", () => {
+  // The variables of a repository whose dev and prod projects were bootstrapped: read from the
+  // settings the bootstrap command prints, so the workflows and the guide cannot drift apart.
+  const vars: Record<string, string> = {};
+  for (const env of ['dev', 'prod'] as const) {
+    const settings = githubSettings(
+      {
+        env,
+        project: `acme-ducto-${env}`,
+        repo: 'acme/ducto',
+        region: DEFAULT_REGION,
+        reviewer: ['alice'],
+        dryRun: false,
+      },
+      {
+        workload_identity_provider: `${env}-provider`,
+        deploy_service_account: `${env}-deploy@x`,
+        plan_service_account: `${env}-plan@x`,
+        state_bucket: `acme-ducto-${env}-tfstate`,
+        image_repository: `${env}-repo`,
+      },
+    );
+    for (const m of settings.matchAll(/^gh variable set (\w+) --repo \S+ --body (\S+)$/gm))
+      vars[m[1]!] = m[2]!;
+  }
+  const deploys = (r: RoutedJob[]) => r.filter((j) => j.environment !== null);
+  const plans = (r: RoutedJob[]) => r.filter((j) => j.workflow === 'plan.yml');
+  const ci = (r: RoutedJob[]) => r.filter((j) => j.workflow === 'ci.yml').map((j) => j.job);
+
+  it('reads only variables the bootstrap command prints (and the optional TF_VARS_FILE and gateway regions)', () => {
+    const used = new Set(
+      workflowFiles.flatMap((f) => [...read(f).matchAll(/vars\.(\w+)/g)].map((m) => m[1]!)),
+    );
+    const optional = new Set(['TF_VARS_FILE', 'DEV_GCP_GATEWAY_REGION', 'PROD_GCP_GATEWAY_REGION']);
+    expect(used.size).toBeGreaterThan(10);
+    for (const v of used) if (!optional.has(v)) expect(Object.keys(vars), v).toContain(v);
+  });
+
+  it('pull request into develop: the checks, and a read-only plan of dev', () => {
+    const r = routes({ name: 'pull_request', branch: 'develop' }, vars);
+    expect(ci(r)).toEqual(expect.arrayContaining(['test', 'infra', 'dependency-review', 'codeql']));
+    expect(deploys(r)).toEqual([]);
+    const [plan, ...more] = plans(r);
+    expect(more).toEqual([]);
+    expect(plan!.auth).toEqual({ workload_identity_provider: 'dev-provider', service_account: 'dev-plan@x' });
+    expect(plan!.env).toMatchObject({
+      ENV_NAME: 'dev',
+      ROOT: 'infra/envs/dev',
+      PROJECT: 'acme-ducto-dev',
+      STATE_BUCKET: 'acme-ducto-dev-tfstate',
+    });
+    expect(plan!.steps.some((s) => s.id === 'terraform plan')).toBe(true);
+  });
+
+  it('pull request into main (a release): the checks, and a read-only plan of prod', () => {
+    const r = routes({ name: 'pull_request', branch: 'main' }, vars);
+    expect(deploys(r)).toEqual([]);
+    expect(plans(r).map((j) => [j.env.ENV_NAME, j.auth?.service_account])).toEqual([['prod', 'prod-plan@x']]);
+  });
+
+  it('pull requests into other branches, or from forks (no OIDC token), plan nothing', () => {
+    expect(plans(routes({ name: 'pull_request', branch: 'feature/x' }, vars))).toEqual([]);
+    const fork = routes({ name: 'pull_request', branch: 'develop', fork: true }, vars);
+    expect(plans(fork)).toEqual([]);
+    expect(ci(fork)).toContain('test');
+  });
+
+  const deployRoute = (branch: string, env: 'dev' | 'prod') => {
+    const r = routes({ name: 'push', branch }, vars);
+    expect(ci(r)).toContain('test');
+    expect(r.find((j) => j.workflow === 'deploy.yml' && j.job === 'build')).toBeDefined();
+    const [deploy, ...more] = deploys(r);
+    expect(more).toEqual([]);
+    expect(deploy!.job).toBe(`${env}/deploy`);
+    // The job runs in the GitHub environment (prod waits there for a required reviewer) as that
+    // environment's deploy account, with the image the build job made.
+    expect(deploy!.environment).toBe(env);
+    expect(deploy!.auth).toEqual({
+      workload_identity_provider: `${env}-provider`,
+      service_account: `${env}-deploy@x`,
+    });
+    expect(deploy!.env).toMatchObject({
+      ROOT: `infra/envs/${env}`,
+      PROJECT: `acme-ducto-${env}`,
+      IMAGE_REPOSITORY: `${env}-repo`,
+    });
+    const ids = deploy!.steps.map((s) => s.id);
+    const order = ['image', 'plan', 'apply', 'gate', 'rollback', 'regate'].map((id) => ids.indexOf(id));
+    expect(order.every((i) => i >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    const step = (id: string) => deploy!.steps.find((s) => s.id === id)!;
+    expect(step('rollback').if).toMatch(
+      /failure\(\) && \(steps\.apply\.outcome == 'failure' \|\| steps\.gate\.outcome == 'failure'\)/,
+    );
+    expect(step('regate').if).toMatch(/steps\.rollback\.outcome == 'success'/);
+    return deploy!;
+  };
+
+  it('push to develop: build, deploy dev with its gate and rollback, nothing else', () => {
+    deployRoute('develop', 'dev');
+  });
+
+  it("push to main: build, deploy prod (behind the prod environment's reviewers) with its gate and rollback", () => {
+    deployRoute('main', 'prod');
+    // The bootstrap command sets the reviewers and restricts each environment to its branch.
+    const settings = githubSettings(
+      {
+        env: 'prod',
+        project: 'acme-ducto-prod',
+        repo: 'acme/ducto',
+        region: DEFAULT_REGION,
+        reviewer: ['alice'],
+        dryRun: false,
+      },
+      {
+        workload_identity_provider: 'p',
+        deploy_service_account: 'd',
+        plan_service_account: 'l',
+        state_bucket: 's',
+        image_repository: 'r',
+      },
+    );
+    expect(settings).toMatch(
+      /"reviewers": \[\{"type": "User", "id": \$\(gh api users\/alice --jq \.id\)\}\]/,
+    );
+    expect(settings).toContain('environments/prod/deployment-branch-policies -f name=main -f type=branch');
+  });
+
+  it('push to any other branch deploys nothing', () => {
+    for (const branch of ['feature/x', 'release/1.0']) {
+      expect(routes({ name: 'push', branch }, vars).filter((j) => j.workflow !== 'ci.yml')).toEqual([]);
     }
-    const job = load(`${WORKFLOWS}/deploy-env.yml`).jobs.deploy;
-    expect(job.environment.name).toMatch(/inputs\.environment/);
-    const steps: Step[] = job.steps;
-    const index = (id: string) => steps.findIndex((s) => s.id === id);
-    expect(index('plan')).toBeLessThan(index('apply'));
-    expect(index('apply')).toBeLessThan(index('gate'));
-    expect(index('gate')).toBeLessThan(index('rollback'));
-    expect(steps[index('rollback')]!).toMatchObject({ if: expect.stringContaining('failure()') });
+  });
+
+  it('plans never hold the deploy identity, apply, or take the state lock', () => {
+    expect(read(`${WORKFLOWS}/plan.yml`)).not.toMatch(/DEPLOY_SERVICE_ACCOUNT|terraform[^\n]* apply/);
+    expect(read(`${WORKFLOWS}/plan.yml`)).toMatch(/plan -lock=false/);
     expect(read(`${SCRIPTS}/post-deploy-gate.sh`)).toMatch(/npm run test:deployed/);
   });
 
-  it('plan pull requests with the read-only identity only', () => {
-    const plan = load(`${WORKFLOWS}/plan.yml`);
-    for (const entry of plan.jobs.plan.strategy.matrix.include) {
-      expect(entry.service_account).toMatch(/PLAN_SERVICE_ACCOUNT/);
-    }
-    expect(read(`${WORKFLOWS}/plan.yml`)).not.toMatch(/DEPLOY_SERVICE_ACCOUNT|terraform[^\n]* apply/);
-    expect(read(`${WORKFLOWS}/plan.yml`)).toMatch(/plan -lock=false/);
+  it('deploy with the image the pipeline built: pushed, then passed to every apply and to the rollback', () => {
+    const env = read(`${WORKFLOWS}/deploy-env.yml`);
+    expect(env).toMatch(/docker push "\$\{image\}"/);
+    expect(env).toMatch(/container_image = "%s"\\n' "\$\{image\}" > "\$\{RUNNER_TEMP\}\/image\.tfvars"/);
+    expect(env).toMatch(
+      /plan -no-color -out=tfplan[^\n]*\\\n[^\n]*-var-file="\$\{RUNNER_TEMP\}\/image\.tfvars"/,
+    );
+    expect(env).toMatch(/\$\{IMAGE_REPOSITORY\}\/ducto:\$\{PREVIOUS\}/);
   });
 });
 

@@ -1,6 +1,4 @@
-# terraform apply -var-file=dev.tfvars   (once, with owner rights; see infra/README.md)
-env                  = "dev"
-project_id           = "ducto-dev-000000"
-state_bucket         = "ducto-dev-000000-tfstate"
-github_repository    = "example/ducto"
-github_repository_id = "123456789"
+# npm run deploy:bootstrap -- --env dev … passes this file and the project, region, repository and
+# state bucket (docs/delivery.md). GitFlow: only workflows on develop may deploy dev.
+env           = "dev"
+deploy_branch = "develop"

@@ -1,6 +1,7 @@
-# What a person with owner rights applies once per environment project, before CI can deploy:
-# the APIs, the Terraform state bucket, and the keyless CI identity. Everything else is applied by
-# CI with the deploy account this creates.
+# What a person with owner rights applies once per environment project, before CI can deploy (npm
+# run deploy:bootstrap does it): the APIs, the Terraform state bucket, the image repository CI
+# pushes to before its first apply, and the keyless CI identity. Everything else is applied by CI
+# with the deploy account this creates.
 
 locals {
   labels = { system = "shared", env = var.env, component = "delivery" }
@@ -38,6 +39,20 @@ resource "google_storage_bucket" "state" {
   }
 }
 
+# CI pushes the image it built to this repository before it applies (deploy-env.yml), so the
+# repository must exist before the first apply. Function builds push here too. A tag, once pushed,
+# names one image for good: a rollback can re-deploy the previous commit's tag.
+module "registry" {
+  source         = "../modules/artifact-registry"
+  project_id     = var.project_id
+  location       = var.region
+  name           = "ducto"
+  description    = "ducto images: the container image CI builds, and the function builds' images"
+  immutable_tags = true
+  labels         = local.labels
+  depends_on     = [google_project_service.default]
+}
+
 module "ci" {
   source                 = "../modules/ci-identity"
   project_id             = var.project_id
@@ -46,6 +61,7 @@ module "ci" {
   deploy_branch          = var.deploy_branch
   deploy_roles           = var.deploy_roles
   deploy_grantable_roles = var.deploy_grantable_roles
+  plan_roles             = var.plan_roles
   state_bucket           = google_storage_bucket.state.name
   depends_on             = [google_project_service.default]
 }

@@ -3,6 +3,11 @@ output "deploy_service_account" {
   value       = module.ci.deploy_service_account
 }
 
+output "image_repository" {
+  description = "Docker path CI pushes the image to (<region>-docker.pkg.dev/<project>/ducto)."
+  value       = module.registry.url
+}
+
 output "plan_service_account" {
   description = "Read-only account for plans on pull requests."
   value       = module.ci.plan_service_account

@@ -1,6 +1,4 @@
-# terraform apply -var-file=prod.tfvars   (once, with owner rights; see infra/README.md)
-env                  = "prod"
-project_id           = "ducto-prod-000000"
-state_bucket         = "ducto-prod-000000-tfstate"
-github_repository    = "example/ducto"
-github_repository_id = "123456789"
+# npm run deploy:bootstrap -- --env prod … passes this file and the project, region, repository and
+# state bucket (docs/delivery.md). GitFlow: only workflows on main may deploy prod.
+env           = "prod"
+deploy_branch = "main"

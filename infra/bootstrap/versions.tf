@@ -1,7 +1,7 @@
 terraform {
   required_version = ">= 1.11.0"
-  # First apply runs with local state (see ../README.md); then the state moves into the bucket
-  # this root creates: terraform init -migrate-state -backend-config="bucket=<state bucket>"
+  # The first apply runs with local state, then the state moves into the bucket this root creates:
+  # npm run deploy:bootstrap does both (scripts/deploy-bootstrap.ts).
   backend "gcs" {
     prefix = "ducto/bootstrap"
   }

@@ -1,5 +1,6 @@
 # ducto in one environment's project: what the systems share (the source archive, the build
-# identity, the image repository) and one `system` module per entry of var.systems.
+# identity, Pub/Sub's service agent) and one `system` module per entry of var.systems. The image
+# repository, the state bucket and the CI identity come from infra/bootstrap.
 
 locals {
   env       = "dev"
@@ -60,16 +61,40 @@ resource "google_storage_bucket_object" "source" {
 
 # --- builds ----------------------------------------------------------------------------------
 
+# The image repository bootstrap created (CI pushes the container image there before any apply);
+# function builds push their images there too.
+data "google_artifact_registry_repository" "default" {
+  project       = var.project_id
+  location      = var.region
+  repository_id = var.image_repository
+}
+
 resource "google_service_account" "build" {
   project      = var.project_id
   account_id   = "ducto-build"
   display_name = "Cloud Build for ducto's functions: reads sources, pushes images, writes logs"
 }
 
+# What the build account needs, as Google's page on the Cloud Run functions build service account
+# lists it: write logs, read the source, write the image.
 resource "google_project_iam_member" "build_log_writer" {
   project = var.project_id
   role    = "roles/logging.logWriter"
   member  = google_service_account.build.member
+}
+
+# Cloud Run functions copies storage_source into its own gcf-v2-sources-<project number>-<region>
+# bucket and builds from that copy, which no bucket-level grant here can reach (the bucket is
+# Google's, created on first deploy). The grant is project-wide but holds for that bucket alone.
+resource "google_project_iam_member" "build_sources" {
+  project = var.project_id
+  role    = "roles/storage.objectViewer"
+  member  = google_service_account.build.member
+  condition {
+    title       = "function-sources-only"
+    description = "Objects of the Cloud Run functions source bucket of this project and region."
+    expression  = "resource.name == \"projects/_/buckets/gcf-v2-sources-${data.google_project.default.number}-${var.region}\" || resource.name.startsWith(\"projects/_/buckets/gcf-v2-sources-${data.google_project.default.number}-${var.region}/objects/\")"
+  }
 }
 
 resource "google_storage_bucket_iam_member" "build_sources" {
@@ -78,13 +103,45 @@ resource "google_storage_bucket_iam_member" "build_sources" {
   member = google_service_account.build.member
 }
 
-module "registry" {
-  source     = "../../modules/artifact-registry"
-  project_id = var.project_id
-  location   = var.region
-  name       = "ducto"
-  writers    = [google_service_account.build.member]
-  labels     = merge(local.labels, { component = "delivery" })
+resource "google_artifact_registry_repository_iam_member" "build_writer" {
+  project    = data.google_artifact_registry_repository.default.project
+  location   = data.google_artifact_registry_repository.default.location
+  repository = data.google_artifact_registry_repository.default.repository_id
+  role       = "roles/artifactregistry.writer"
+  member     = google_service_account.build.member
+}
+
+# IAM changes take effect within about a minute, sometimes longer (Google's access change
+# propagation page), and a build that starts before them fails. The functions take the build
+# account's id from this wait, so no build starts before every grant above has had that minute.
+resource "time_sleep" "build_iam" {
+  create_duration = var.iam_propagation
+  triggers = {
+    service_account = google_service_account.build.id
+    grants = join(",", [
+      google_project_iam_member.build_log_writer.id,
+      google_project_iam_member.build_sources.id,
+      google_storage_bucket_iam_member.build_sources.id,
+      google_artifact_registry_repository_iam_member.build_writer.id,
+    ])
+  }
+}
+
+# --- Pub/Sub's service agent -------------------------------------------------------------------
+
+# It signs push OIDC tokens and moves dead letters. On a new project it exists only once something
+# asks for it; this asks, and names it for the grants the systems make, after a short wait.
+resource "google_project_service_identity" "pubsub" {
+  provider = google-beta
+  project  = var.project_id
+  service  = "pubsub.googleapis.com"
+}
+
+resource "time_sleep" "pubsub_agent" {
+  create_duration = var.iam_propagation
+  # `email` rather than `member`: the provider leaves member empty for some services (provider
+  # issue 21931); for Pub/Sub the email is the one field the API returns.
+  triggers = { member = "serviceAccount:${google_project_service_identity.pubsub.email}" }
 }
 
 # --- the systems -----------------------------------------------------------------------------
@@ -95,19 +152,20 @@ module "system" {
   name           = each.key
   env            = local.env
   project_id     = var.project_id
-  project_number = data.google_project.default.number
   region         = var.region
+  gateway_region = var.gateway_region
   datasets = {
     for d in(length(each.value.datasets) > 0 ? each.value.datasets : local.datasets) : d => module.dataset_files.datasets[d]
   }
   bigquery_location         = coalesce(var.bigquery_location, var.region)
   deletion_protection       = false
   compute                   = each.value.compute
-  container_image           = each.value.container_image
+  container_image           = each.value.container_image == null ? var.container_image : each.value.container_image
   runtime                   = var.runtime
   source_archive            = { bucket = google_storage_bucket.sources.name, object = google_storage_bucket_object.source.name }
-  build_service_account     = google_service_account.build.email
-  docker_repository         = module.registry.id
+  build_service_account     = time_sleep.build_iam.triggers["service_account"]
+  pubsub_service_agent      = time_sleep.pubsub_agent.triggers["member"]
+  docker_repository         = data.google_artifact_registry_repository.default.id
   gateway_base_document     = file("${local.repo_root}/infra/gateway/base.json")
   quota_requests_per_minute = each.value.quota_requests_per_minute
   consumers                 = each.value.consumers
@@ -115,7 +173,6 @@ module "system" {
   api                       = each.value.api
   ingest                    = each.value.ingest
   labels                    = var.labels
-  depends_on                = [google_project_iam_member.build_log_writer, google_storage_bucket_iam_member.build_sources]
 }
 
 # --- observability: log-based metrics, SLOs and alerts per system, one fleet dashboard ---------
@@ -126,10 +183,6 @@ module "monitoring" {
   env                   = local.env
   labels                = var.labels
   notification_channels = var.alert_notification_channels
-  systems = {
-    for name, s in var.systems : name => {
-      datasets = length(s.datasets) > 0 ? s.datasets : local.datasets
-    }
-  }
-  depends_on = [module.system]
+  # The names of what each system runs, as the system reports them.
+  systems = { for name, s in module.system : name => s.monitoring }
 }

@@ -1,8 +1,5 @@
-# One system serving one dataset:
-#   terraform plan -var-file=one-system.tfvars
-project_id = "ducto-dev-000000"
-region     = "europe-west1"
-
+# One system serving one dataset. CI passes project_id, region and container_image (deploy-env.yml);
+# by hand: terraform plan -var-file=one-system.tfvars -var=project_id=<your project>
 systems = {
   ducto = {
     datasets = ["flights"]

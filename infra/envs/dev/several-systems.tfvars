@@ -1,27 +1,22 @@
-# Several systems in one project, each with its own datasets, bus, warehouse, services and API:
-#   terraform plan -var-file=several-systems.tfvars
-project_id        = "ducto-dev-000000"
-region            = "europe-west1"
-bigquery_location = "EU"
-
+# Several systems in one project, each with its own datasets, bus, warehouse, services and API.
+# CI passes project_id, region and container_image (deploy-env.yml); by hand:
+#   terraform plan -var-file=several-systems.tfvars -var=project_id=<your project>
 systems = {
   # Every dataset in schemas/, default sizing.
   ducto = {}
 
-  # One dataset for one partner, with its own quota, and the partner's group allowed to enable
-  # the API in its own project.
+  # One dataset for one partner, with its own quota. To let the partner call it with keys of its
+  # own project, name its principals: consumers = ["group:<a group of your domain>"].
   partner-flights = {
     datasets                  = ["flights"]
     quota_requests_per_minute = 120
-    consumers                 = ["group:partner-flights@example.com"]
   }
 
-  # The same code as a container on Cloud Run (image from the Dockerfile, pushed to
-  # module.registry), sized for a busier feed.
+  # The same code as a container on Cloud Run: the image the pipeline built for this commit
+  # (var.container_image), sized for a busier feed.
   ops = {
-    datasets        = ["flights"]
-    compute         = "cloud-run"
-    container_image = "europe-west1-docker.pkg.dev/ducto-dev-000000/ducto/ducto:0.1.0"
+    datasets = ["flights"]
+    compute  = "cloud-run"
     ingest = {
       max_instances = 20
       memory        = "1Gi"

@@ -1,8 +1,6 @@
-# One system serving one dataset, one warm API instance:
-#   terraform plan -var-file=one-system.tfvars
-project_id = "ducto-prod-000000"
-region     = "europe-west1"
-
+# One system serving one dataset, one warm API instance. CI passes project_id, region and
+# container_image (deploy-env.yml); by hand:
+#   terraform plan -var-file=one-system.tfvars -var=project_id=<your project>
 systems = {
   ducto = {
     datasets = ["flights"]

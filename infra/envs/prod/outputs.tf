@@ -1,8 +1,3 @@
-output "image_repository" {
-  description = "Docker path to push the Dockerfile image to (for systems with compute = cloud-run)."
-  value       = module.registry.url
-}
-
 output "source_object" {
   description = "The function source archive this apply deployed."
   value       = "gs://${google_storage_bucket.sources.name}/${google_storage_bucket_object.source.name}"

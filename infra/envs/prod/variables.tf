@@ -10,6 +10,30 @@ variable "bigquery_location" {
   default     = null
 }
 
+variable "container_image" {
+  description = "The image CI built and pushed for this commit (deploy-env.yml sets it); systems with compute = \"cloud-run\" run it unless they name their own."
+  type        = string
+  default     = null
+}
+
+variable "gateway_region" {
+  description = "Region of API Gateway, which runs in fewer regions than the services (infra/README.md#region)."
+  type        = string
+  default     = "us-east1"
+}
+
+variable "iam_propagation" {
+  description = "How long to wait after IAM grants that a create checks at once (function builds, service agents), a Terraform duration."
+  type        = string
+  default     = "120s"
+}
+
+variable "image_repository" {
+  description = "Id of the Artifact Registry repository bootstrap created in var.region."
+  type        = string
+  default     = "ducto"
+}
+
 variable "labels" {
   description = "Extra labels on every system's resources (system, env and component are set by the modules)."
   type        = map(string)
@@ -17,14 +41,18 @@ variable "labels" {
 }
 
 variable "project_id" {
-  description = "Project of this environment."
+  description = "Project of this environment (CI passes it; npm run deploy:bootstrap prints it as a GitHub variable)."
   type        = string
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.project_id)) && !can(regex("(?i)(^|[-_/])(0{4,}|x{3,}|example|changeme|placeholder|your-?project|my-?project|project-?id|owner)([-_/]|$)", var.project_id))
+    error_message = "project_id must be the id of your own Google Cloud project, not a placeholder copied from an example."
+  }
 }
 
 variable "region" {
-  description = "Region of the services, the gateway, the sources bucket and the image repository."
+  description = "Region of the services, the data, the sources bucket and the image repository (infra/README.md#region)."
   type        = string
-  default     = "europe-west1"
+  default     = "southamerica-east1"
 }
 
 variable "runtime" {

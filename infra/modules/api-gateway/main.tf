@@ -49,11 +49,14 @@ resource "google_api_gateway_gateway" "default" {
   labels       = var.labels
 }
 
-# API keys only work for an API whose managed service is enabled in the project owning the key.
+# API keys only work for an API whose managed service is enabled in the project owning the key. The
+# service exists once the API does, but it can be enabled only after a config has been rolled out
+# to a gateway.
 resource "google_project_service" "default" {
   project            = var.project_id
   service            = google_api_gateway_api.default.managed_service
   disable_on_destroy = false
+  depends_on         = [google_api_gateway_api_config.default, google_api_gateway_gateway.default]
 }
 
 # Consumers enable the API in their own project and create keys there: the quota counts per

@@ -3,6 +3,11 @@ output "api_keys" {
   value       = { for k, v in google_apikeys_key.default : k => v.id }
 }
 
+output "gateway_id" {
+  description = "The gateway's id, as Cloud Monitoring labels its series (gateway_id)."
+  value       = google_api_gateway_gateway.default.gateway_id
+}
+
 output "managed_service" {
   description = "The API's managed service name, which consumers enable in their projects."
   value       = google_api_gateway_api.default.managed_service

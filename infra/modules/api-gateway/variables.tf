@@ -7,7 +7,7 @@ variable "api_keys" {
 }
 
 variable "consumers" {
-  description = "Members (e.g. group:partner@example.com) allowed to enable the API in their own project and call it with their own keys."
+  description = "Members (e.g. group:<a partner group of your domain>) allowed to enable the API in their own project and call it with their own keys."
   type        = list(string)
   default     = []
   validation {
@@ -40,8 +40,12 @@ variable "project_id" {
 }
 
 variable "region" {
-  description = "Region of the gateway (one where API Gateway runs, e.g. us-central1, europe-west1)."
+  description = "Region of the gateway: one of the locations API Gateway runs in (https://cloud.google.com/api-gateway/docs/deployment-model); none is in Latin America."
   type        = string
+  validation {
+    condition     = contains(["asia-northeast1", "australia-southeast1", "europe-west1", "europe-west2", "us-central1", "us-east1", "us-east4", "us-west2", "us-west3", "us-west4"], var.region)
+    error_message = "API Gateway runs in asia-northeast1, australia-southeast1, europe-west1, europe-west2, us-central1, us-east1, us-east4, us-west2, us-west3 and us-west4 only."
+  }
 }
 
 variable "spec" {

@@ -59,8 +59,9 @@ resource "google_cloud_run_v2_service" "default" {
       }
     }
   }
-  # Cloud Run refuses a revision whose account cannot read its secrets.
-  depends_on = [google_secret_manager_secret_iam_member.secrets]
+  # Cloud Run refuses a revision whose account cannot read its secrets: the grants come first, and
+  # have time to propagate.
+  depends_on = [time_sleep.secret_access]
 }
 
 resource "google_secret_manager_secret_iam_member" "secrets" {
@@ -69,6 +70,14 @@ resource "google_secret_manager_secret_iam_member" "secrets" {
   secret_id = each.value.secret
   role      = "roles/secretmanager.secretAccessor"
   member    = google_service_account.default.member
+}
+
+# IAM changes take effect within about a minute, sometimes longer (Google's access change
+# propagation page): a revision created right after the grant may still be refused.
+resource "time_sleep" "secret_access" {
+  count           = length(var.secret_environment_variables) > 0 ? 1 : 0
+  create_duration = var.iam_propagation
+  triggers        = { for k, m in google_secret_manager_secret_iam_member.secrets : k => m.etag }
 }
 
 resource "google_cloud_run_v2_service_iam_binding" "invokers" {

@@ -37,6 +37,12 @@ variable "environment_variables" {
   default     = {}
 }
 
+variable "iam_propagation" {
+  description = "How long to wait after granting the runtime account its secrets before creating the service (a Terraform duration)."
+  type        = string
+  default     = "120s"
+}
+
 variable "image" {
   description = "Container image built from the repository's Dockerfile, preferably by digest."
   type        = string

@@ -17,7 +17,7 @@ resource "google_cloudfunctions2_function" "default" {
     runtime     = var.runtime
     entry_point = var.entry_point
     # Builds run as a dedicated account that can read the sources and push the image, nothing else.
-    service_account   = "projects/${var.project_id}/serviceAccounts/${var.build_service_account}"
+    service_account   = var.build_service_account
     docker_repository = var.docker_repository
     source {
       storage_source {
@@ -47,8 +47,9 @@ resource "google_cloudfunctions2_function" "default" {
       }
     }
   }
-  # Cloud Run refuses a revision whose account cannot read its secrets.
-  depends_on = [google_secret_manager_secret_iam_member.secrets]
+  # Cloud Run refuses a revision whose account cannot read its secrets: the grants come first, and
+  # have time to propagate.
+  depends_on = [time_sleep.secret_access]
 }
 
 resource "google_secret_manager_secret_iam_member" "secrets" {
@@ -57,6 +58,14 @@ resource "google_secret_manager_secret_iam_member" "secrets" {
   secret_id = each.value.secret
   role      = "roles/secretmanager.secretAccessor"
   member    = google_service_account.default.member
+}
+
+# IAM changes take effect within about a minute, sometimes longer (Google's access change
+# propagation page): a revision created right after the grant may still be refused.
+resource "time_sleep" "secret_access" {
+  count           = length(var.secret_environment_variables) > 0 ? 1 : 0
+  create_duration = var.iam_propagation
+  triggers        = { for k, m in google_secret_manager_secret_iam_member.secrets : k => m.etag }
 }
 
 # A gen2 function is a Cloud Run service: invoking it takes run.invoker on that service. The

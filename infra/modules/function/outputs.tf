@@ -13,6 +13,11 @@ output "service_account_member" {
   value       = google_service_account.default.member
 }
 
+output "service_name" {
+  description = "Name of the function's Cloud Run service, as Cloud Monitoring labels its series (service_name)."
+  value       = basename(google_cloudfunctions2_function.default.service_config[0].service)
+}
+
 output "uri" {
   description = "HTTPS URL of the function's Cloud Run service."
   value       = google_cloudfunctions2_function.default.service_config[0].uri

@@ -1,5 +1,5 @@
 variable "build_service_account" {
-  description = "Email of the service account Cloud Build runs the function's build as."
+  description = "Id (projects/<p>/serviceAccounts/<email>) of the service account Cloud Build runs the function's build as, once it can read the sources and write the registry and logs."
   type        = string
 }
 
@@ -40,6 +40,12 @@ variable "environment_variables" {
   description = "Runtime environment variables (src/config.ts reads them)."
   type        = map(string)
   default     = {}
+}
+
+variable "iam_propagation" {
+  description = "How long to wait after granting the runtime account its secrets before creating the function (a Terraform duration)."
+  type        = string
+  default     = "120s"
 }
 
 variable "ingress_settings" {

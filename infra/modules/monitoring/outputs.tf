@@ -1,29 +1,19 @@
 output "alert_policies" {
-  description = "Alert policy names, by <system>/<alert> (and project-wide ones by <alert>)."
-  value = merge(
-    { for k, p in google_monitoring_alert_policy.burn_rate : k => p.name },
-    { for k, p in google_monitoring_alert_policy.backlog_age : "${k}/backlog-age" => p.name },
-    { for k, p in google_monitoring_alert_policy.dead_letter : "${k}/dead-letter" => p.name },
-    { "bytes-billed" = google_monitoring_alert_policy.bytes_billed.name },
-  )
+  description = "Alert policy names, by <system>/<slo>/<burn> and <system>/<alert> (project-wide ones by <alert>)."
+  value       = { for k, p in google_monitoring_alert_policy.default : k => p.name }
 }
 
-output "fleet_dashboard_id" {
-  description = "Id of the fleet dashboard."
-  value       = google_monitoring_dashboard.fleet.id
+output "dashboard_ids" {
+  description = "Dashboard ids: system/<system> for each system, and fleet."
+  value       = { for k, d in google_monitoring_dashboard.default : k => d.id }
 }
 
 output "log_metrics" {
   description = "Log-based metric types, by short name."
-  value       = { for k, m in google_logging_metric.default : k => "logging.googleapis.com/user/${m.name}" }
+  value       = { for k, name in time_sleep.log_metrics.triggers : k => "logging.googleapis.com/user/${name}" }
 }
 
 output "slos" {
   description = "SLO resource names, by <system>/<slo>."
   value       = { for k, s in google_monitoring_slo.default : k => s.name }
-}
-
-output "system_dashboard_ids" {
-  description = "Id of each system's dashboard, by system."
-  value       = { for k, d in google_monitoring_dashboard.system : k => d.id }
 }

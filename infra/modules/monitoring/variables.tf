@@ -33,6 +33,12 @@ variable "labels" {
   default     = {}
 }
 
+variable "log_metric_propagation" {
+  description = "How long to wait after creating log-based metrics before anything reads them (a Terraform duration)."
+  type        = string
+  default     = "180s"
+}
+
 variable "notification_channels" {
   description = "Notification channel ids every alert policy notifies."
   type        = list(string)
@@ -57,9 +63,13 @@ variable "runbook_base_url" {
 }
 
 variable "systems" {
-  description = "System name => its dataset names; each gets SLOs, burn-rate and direct alerts and a dashboard."
+  description = "Per system, the names of what it runs (the system module's `monitoring` output); each gets SLOs, burn-rate and direct alerts and a dashboard."
   type = map(object({
-    datasets = list(string)
+    api_service    = string
+    datasets       = list(string)
+    gateway_id     = string
+    ingest_service = string
+    subscriptions  = list(string)
   }))
   default = {}
 }

@@ -4,9 +4,6 @@
 
 locals {
   retention = "${var.retention_days * 86400}s"
-  # Pub/Sub's service agent moves failed messages to the dead-letter topic: it must be able to
-  # publish there and to acknowledge them on the source subscription.
-  service_agent = "serviceAccount:service-${var.project_number}@gcp-sa-pubsub.iam.gserviceaccount.com"
 }
 
 resource "google_pubsub_schema" "default" {
@@ -24,6 +21,13 @@ resource "google_pubsub_topic" "default" {
     schema   = google_pubsub_schema.default.id
     encoding = "JSON"
   }
+  # Messages at rest stay in these regions (data residency); none listed lets Pub/Sub choose.
+  dynamic "message_storage_policy" {
+    for_each = length(var.storage_regions) > 0 ? [1] : []
+    content {
+      allowed_persistence_regions = var.storage_regions
+    }
+  }
 }
 
 resource "google_pubsub_topic" "dead_letter" {
@@ -31,6 +35,12 @@ resource "google_pubsub_topic" "dead_letter" {
   name                       = "${var.name}-dead-letter"
   labels                     = var.labels
   message_retention_duration = local.retention
+  dynamic "message_storage_policy" {
+    for_each = length(var.storage_regions) > 0 ? [1] : []
+    content {
+      allowed_persistence_regions = var.storage_regions
+    }
+  }
 }
 
 resource "google_pubsub_subscription" "default" {
@@ -56,7 +66,9 @@ resource "google_pubsub_subscription" "default" {
     max_delivery_attempts = var.max_delivery_attempts
   }
   push_config {
-    push_endpoint = var.push.endpoint
+    # The functions framework takes the topic from a `/projects/<p>/topics/<t>` path: the topic's own
+    # id. The container's ingest endpoint takes the dataset from the query instead.
+    push_endpoint = var.push.query == null ? "${var.push.url}/${google_pubsub_topic.default.id}" : "${var.push.url}/?${var.push.query}"
     oidc_token {
       service_account_email = var.push.service_account_email
       audience              = var.push.audience
@@ -77,16 +89,18 @@ resource "google_pubsub_subscription" "dead_letter" {
   }
 }
 
+# Pub/Sub's service agent moves failed messages to the dead-letter topic: it must be able to publish
+# there and to acknowledge them on the source subscription.
 resource "google_pubsub_topic_iam_member" "dead_letter_publisher" {
   project = var.project_id
   topic   = google_pubsub_topic.dead_letter.name
   role    = "roles/pubsub.publisher"
-  member  = local.service_agent
+  member  = var.service_agent
 }
 
 resource "google_pubsub_subscription_iam_member" "dead_letter_subscriber" {
   project      = var.project_id
   subscription = google_pubsub_subscription.default.name
   role         = "roles/pubsub.subscriber"
-  member       = local.service_agent
+  member       = var.service_agent
 }

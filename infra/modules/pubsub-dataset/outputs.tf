@@ -13,6 +13,11 @@ output "subscription_id" {
   value       = google_pubsub_subscription.default.id
 }
 
+output "subscription_name" {
+  description = "Name of the push subscription, as Cloud Monitoring labels its series (subscription_id)."
+  value       = google_pubsub_subscription.default.name
+}
+
 output "topic_id" {
   description = "Topic producers publish to (projects/<project>/topics/<name>)."
   value       = google_pubsub_topic.default.id

@@ -54,17 +54,13 @@ variable "project_id" {
   type        = string
 }
 
-variable "project_number" {
-  description = "Number of the project, which names its Pub/Sub service agent."
-  type        = string
-}
-
 variable "push" {
-  description = "Where and as whom the subscription pushes: the ingest URL, the OIDC token's service account and audience (the ingest service URL)."
+  description = "Where and as whom the subscription pushes: the ingest service URL, the OIDC token's service account and audience, and the query naming the dataset (null: the path names the topic, as the functions framework wants)."
   type = object({
     audience              = string
-    endpoint              = string
+    query                 = optional(string)
     service_account_email = string
+    url                   = string
   })
 }
 
@@ -76,4 +72,15 @@ variable "retention_days" {
     condition     = var.retention_days >= 1 && var.retention_days <= 7
     error_message = "Subscriptions retain messages 1 to 7 days."
   }
+}
+
+variable "service_agent" {
+  description = "Pub/Sub's service agent as an IAM member (google_project_service_identity), which moves dead letters."
+  type        = string
+}
+
+variable "storage_regions" {
+  description = "Regions where Pub/Sub may store the topics' messages at rest (message storage policy); empty lets Pub/Sub choose."
+  type        = list(string)
+  default     = []
 }

@@ -8,10 +8,12 @@ locals {
   functions     = var.compute == "functions"
   labels        = merge(var.labels, { system = var.name, env = var.env })
 
-  ingest_url    = one(concat(module.ingest_function[*].uri, module.ingest_service[*].uri))
-  ingest_member = one(concat(module.ingest_function[*].service_account_member, module.ingest_service[*].service_account_member))
-  api_url       = one(concat(module.api_function[*].uri, module.api_service[*].uri))
-  api_member    = one(concat(module.api_function[*].service_account_member, module.api_service[*].service_account_member))
+  ingest_url     = one(concat(module.ingest_function[*].uri, module.ingest_service[*].uri))
+  ingest_member  = one(concat(module.ingest_function[*].service_account_member, module.ingest_service[*].service_account_member))
+  ingest_service = one(concat(module.ingest_function[*].service_name, module.ingest_service[*].service_name))
+  api_url        = one(concat(module.api_function[*].uri, module.api_service[*].uri))
+  api_member     = one(concat(module.api_function[*].service_account_member, module.api_service[*].service_account_member))
+  api_service    = one(concat(module.api_function[*].service_name, module.api_service[*].service_name))
 
   # What src/config.ts needs to run on BigQuery with this system's datasets.
   environment = {
@@ -74,25 +76,24 @@ resource "google_service_account" "push" {
 resource "google_service_account_iam_member" "push_token_creator" {
   service_account_id = google_service_account.push.name
   role               = "roles/iam.serviceAccountTokenCreator"
-  member             = "serviceAccount:service-${var.project_number}@gcp-sa-pubsub.iam.gserviceaccount.com"
+  member             = var.pubsub_service_agent
 }
 
 module "bus" {
-  source         = "../pubsub-dataset"
-  for_each       = var.datasets
-  project_id     = var.project_id
-  project_number = var.project_number
-  name           = "${var.name}-${each.key}"
-  avro_schema    = each.value.avro_schema
-  labels         = merge(local.labels, { component = "bus" })
+  source        = "../pubsub-dataset"
+  for_each      = var.datasets
+  project_id    = var.project_id
+  name          = "${var.name}-${each.key}"
+  avro_schema   = each.value.avro_schema
+  labels        = merge(local.labels, { component = "bus" })
+  service_agent = var.pubsub_service_agent
+  # Events stay in the system's region at rest, as in BigQuery.
+  storage_regions = [var.region]
   push = {
     # The functions framework turns a push envelope into a CloudEvent and takes the topic from the
     # path; the container's ingest endpoint takes the dataset from the query.
-    endpoint = (
-      local.functions
-      ? "${local.ingest_url}/projects/${var.project_id}/topics/${var.name}-${each.key}"
-      : "${local.ingest_url}/?dataset=${each.key}"
-    )
+    url                   = local.ingest_url
+    query                 = local.functions ? null : "dataset=${each.key}"
     audience              = local.ingest_url
     service_account_email = google_service_account.push.email
   }
@@ -232,7 +233,7 @@ module "spec" {
 module "gateway" {
   source     = "../api-gateway"
   project_id = var.project_id
-  region     = var.region
+  region     = var.gateway_region
   name       = var.name
   spec       = module.spec.document
   consumers  = var.consumers

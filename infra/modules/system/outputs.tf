@@ -23,6 +23,17 @@ output "managed_service" {
   value       = module.gateway.managed_service
 }
 
+output "monitoring" {
+  description = "What modules/monitoring watches, by the names Cloud Monitoring labels the series with."
+  value = {
+    api_service    = local.api_service
+    datasets       = local.dataset_names
+    gateway_id     = module.gateway.gateway_id
+    ingest_service = local.ingest_service
+    subscriptions  = [for d in local.dataset_names : module.bus[d].subscription_name]
+  }
+}
+
 output "topics" {
   description = "Dataset => topic producers publish to."
   value       = { for d, b in module.bus : d => b.topic_id }

@@ -26,7 +26,7 @@ variable "bigquery_location" {
 }
 
 variable "build_service_account" {
-  description = "Email of the service account the function builds run as."
+  description = "Id (projects/<p>/serviceAccounts/<email>) of the service account the function builds run as, once its grants have propagated."
   type        = string
 }
 
@@ -105,6 +105,11 @@ variable "gateway_base_document" {
   type        = string
 }
 
+variable "gateway_region" {
+  description = "Region of API Gateway, which runs in fewer regions than the services (infra/README.md#region)."
+  type        = string
+}
+
 variable "ingest" {
   description = "Scaling and sizing of the ingest service, and extra environment variables."
   type = object({
@@ -139,8 +144,8 @@ variable "project_id" {
   type        = string
 }
 
-variable "project_number" {
-  description = "Number of the project (names its Pub/Sub service agent)."
+variable "pubsub_service_agent" {
+  description = "Pub/Sub's service agent as an IAM member (google_project_service_identity): it signs push tokens and moves dead letters."
   type        = string
 }
 
