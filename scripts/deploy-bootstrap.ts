@@ -36,6 +36,8 @@ export interface Options {
   stateBucket?: string;
   gatewayRegion?: string;
   reviewer: string[];
+  /** Let the person who merged approve prod (a repository with one maintainer). */
+  allowSelfReview?: boolean;
   dryRun: boolean;
 }
 
@@ -117,6 +119,11 @@ export function parseOptions(argv: string[]): Options {
       'GitHub user (or org/team) who approves prod deploys; repeat for several (required with --env prod)',
       (v: string, all: string[]) => [...all, v],
       [] as string[],
+    )
+    .option(
+      '--allow-self-review',
+      'let a reviewer approve a prod deploy they triggered (a repository with one maintainer)',
+      false,
     )
     .option('--dry-run', 'print every command and file without running or writing anything', false)
     .exitOverride()
@@ -205,10 +212,24 @@ export function bootstrapActions(o: Options, resume: 'none' | 'local' | 'bucket'
   }
   if (resume === 'local')
     actions[0] = { ...actions[0]!, why: 'a previous run left local state: continue it' };
+  const envRoot = `infra/envs/${o.env}`;
+  actions.push(
+    {
+      kind: 'run',
+      why: `${envRoot} on the state bucket`,
+      argv: tf(envRoot, 'init', '-input=false', '-reconfigure', `-backend-config=bucket=${stateBucket(o)}`),
+    },
+    {
+      kind: 'run',
+      why: `create ${o.env}'s empty state now: the plan account only reads the state, so it could not plan ${o.env} before its first apply`,
+      argv: tf(envRoot, 'state', 'list'),
+    },
+  );
   for (const root of ROOTS) {
     actions.push(
-      // bootstrap is initialised above; the env roots need their modules and providers installed.
-      ...(root === BOOTSTRAP
+      // bootstrap and this environment's root are initialised above; the other root needs its
+      // modules and providers installed.
+      ...(root === BOOTSTRAP || root === envRoot
         ? []
         : [
             {
@@ -282,7 +303,9 @@ export function githubSettings(o: Options, outputs: Outputs): string {
       : `{"type": "User", "id": $(gh api users/${r} --jq .id)}`,
   );
   const protection =
-    o.env === 'prod' ? `"prevent_self_review": true, "reviewers": [${reviewers.join(', ')}], ` : '';
+    o.env === 'prod'
+      ? `"prevent_self_review": ${o.allowSelfReview ? 'false' : 'true'}, "reviewers": [${reviewers.join(', ')}], `
+      : '';
   return [
     `# --- GitHub settings for ${o.env} (${repo}) ---`,
     `# Repository variables (none is a secret): the workflows read ${P}_*.`,
@@ -310,8 +333,9 @@ export function dryRun(o: Options): string {
   const repoId = o.repoId ?? `$(gh api repos/${o.repo} --jq .id)`;
   const lines = [
     `# ducto bootstrap of ${o.env}: project ${o.project}, repository ${o.repo}, region ${o.region} (dry run: nothing runs)`,
-    '# the project must exist and your gcloud account must own it',
+    '# the project must exist and your gcloud account must own it; Terraform uses your application default credentials',
     `gcloud projects describe ${o.project} --format='value(projectNumber)'`,
+    'gcloud auth application-default print-access-token > /dev/null',
     ...(o.repoId
       ? []
       : [
@@ -357,6 +381,13 @@ function run(o: Options): void {
       `project ${o.project} does not exist or your gcloud account cannot see it (gcloud auth login)`,
     );
   }
+  if (
+    spawnSync('gcloud', ['auth', 'application-default', 'print-access-token'], { stdio: 'ignore' }).status !==
+    0
+  )
+    throw new Error(
+      'Terraform uses application default credentials and there are none: gcloud auth application-default login',
+    );
   const repoId = o.repoId ?? capture(['gh', 'api', `repos/${o.repo}`, '--jq', '.id']);
   const bucketExists =
     spawnSync(

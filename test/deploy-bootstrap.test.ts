@@ -106,6 +106,17 @@ describe('the bootstrap actions', () => {
     // The bucket's name is known before the migration: no `terraform output` against an
     // uninitialised backend.
     expect(c.some((x) => x.includes(' output'))).toBe(false);
+    // The environment's empty state exists before any pull request is planned, made with the
+    // owner's credentials (the plan account cannot write the state).
+    const envState = index(c, /^terraform -chdir=infra\/envs\/dev state list$/);
+    expect(
+      index(
+        c,
+        /^terraform -chdir=infra\/envs\/dev init -input=false -reconfigure -backend-config=bucket=acme-ducto-dev-tfstate$/,
+      ),
+    ).toBe(envState - 1);
+    expect(envState).toBeGreaterThan(order.at(-1)!);
+    expect(c).toContain('terraform -chdir=infra/envs/prod init -input=false -backend=false');
     for (const root of ['infra/bootstrap', 'infra/envs/dev', 'infra/envs/prod']) {
       expect(c).toContain(
         `terraform -chdir=${root} providers lock -platform=linux_amd64 -platform=darwin_amd64 -platform=darwin_arm64 -platform=windows_amd64`,
@@ -131,6 +142,10 @@ describe('the bootstrap actions', () => {
       'terraform -chdir=infra/bootstrap apply -var-file=prod.tfvars -var=project_id=acme-ducto-prod -var=region=southamerica-east1 -var=state_bucket=acme-ducto-prod-tfstate -var=github_repository=acme/ducto -var=github_repository_id=1',
     );
     expect(dryRun(options())).toContain('deployment-branch-policies -f name=develop -f type=branch');
+    expect(dryRun(options({ env: 'prod', reviewer: ['alice'] }))).toContain('"prevent_self_review": true');
+    expect(dryRun(options({ env: 'prod', reviewer: ['alice'], allowSelfReview: true }))).toContain(
+      '"prevent_self_review": false',
+    );
     expect(dryRun(options({ env: 'prod', reviewer: ['alice', 'acme/sre'] }))).toContain(
       '"reviewers": [{"type": "User", "id": $(gh api users/alice --jq .id)}, {"type": "Team", "id": $(gh api orgs/acme/teams/sre --jq .id)}]',
     );

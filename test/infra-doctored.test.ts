@@ -11,6 +11,7 @@ import { checkIam, declared, loadIamModel } from '../scripts/infra-iam.ts';
 import { checkOrdering } from '../scripts/infra-ordering.ts';
 import { checkSignals, evaluateSpec, loadCatalogue, terraformAvailable } from '../scripts/infra-signals.ts';
 import { doctoredInfra, type Edit } from './helpers/doctored.ts';
+import { MONITORED } from './helpers/monitored-systems.ts';
 
 const model = loadIamModel();
 
@@ -275,15 +276,7 @@ describe('the ordering check finds', () => {
 });
 
 describe.skipIf(!terraformAvailable())('the metric catalogue finds', () => {
-  const systems = {
-    ducto: {
-      api_service: 'ducto-api',
-      ingest_service: 'ducto-ingest',
-      gateway_id: 'ducto-gw',
-      datasets: ['flights'],
-      subscriptions: ['ducto-flights-ingest'],
-    },
-  };
+  const systems = { ducto: MONITORED.ducto! };
   const problems = (edits: Edit[]) => {
     const copy = doctoredInfra(edits);
     try {

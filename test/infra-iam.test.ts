@@ -26,7 +26,7 @@ describe('the IAM permission model', () => {
       'google_logging_metric',
       'google_project_service_identity',
       'time_sleep',
-      'data.google_artifact_registry_repository',
+      'data.google_project',
       'ephemeral.random_password',
     ]) {
       expect(infra.managed.has(type), type).toBe(true);

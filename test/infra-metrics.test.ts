@@ -13,30 +13,14 @@ import {
   loadCatalogue,
   parseFilter,
   type Spec,
-  type SystemNames,
   terraformAvailable,
 } from '../scripts/infra-signals.ts';
+import { MONITORED } from './helpers/monitored-systems.ts';
 
 const available = terraformAvailable();
 if (!available) console.log('infra-metrics: skipped, no terraform binary on PATH (CI installs it)');
 
-// Names as the system module reports them (module.system[*].monitoring): never rebuilt from the key.
-const systems: Record<string, SystemNames> = {
-  ducto: {
-    api_service: 'ducto-api',
-    ingest_service: 'ducto-ingest',
-    gateway_id: 'ducto-gw',
-    datasets: ['flights'],
-    subscriptions: ['ducto-flights-ingest'],
-  },
-  partner: {
-    api_service: 'partner-api-x1',
-    ingest_service: 'partner-ingest-x1',
-    gateway_id: 'partner-gw-x1',
-    datasets: ['a', 'b'],
-    subscriptions: ['partner-a-ingest', 'partner-b-ingest'],
-  },
-};
+const systems = MONITORED;
 
 const catalogue: Catalogue = loadCatalogue();
 

@@ -316,7 +316,10 @@ describe("GitFlow routes, evaluated with GitHub's expression library for a repos
     expect(plans(r).map((j) => [j.env.ENV_NAME, j.auth?.service_account])).toEqual([['prod', 'prod-plan@x']]);
   });
 
-  it('pull requests into other branches, or from forks (no OIDC token), plan nothing', () => {
+  it('pull requests into other branches, from forks (no OIDC token) or from Dependabot plan nothing', () => {
+    expect(
+      plans(routes({ name: 'pull_request', branch: 'develop', actor: 'dependabot[bot]' }, vars)),
+    ).toEqual([]);
     expect(plans(routes({ name: 'pull_request', branch: 'feature/x' }, vars))).toEqual([]);
     const fork = routes({ name: 'pull_request', branch: 'develop', fork: true }, vars);
     expect(plans(fork)).toEqual([]);

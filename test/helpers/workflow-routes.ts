@@ -15,6 +15,8 @@ export interface GithubEvent {
   branch: string;
   /** For pull requests: whether the head is in this repository (forks get no OIDC token). */
   fork?: boolean;
+  /** Who triggered it (default a maintainer). */
+  actor?: string;
 }
 
 export interface RoutedJob {
@@ -74,6 +76,7 @@ export function routes(
   const ref = `refs/heads/${event.branch}`;
   const github = {
     event_name: event.name,
+    actor: event.actor ?? 'maintainer',
     repository: REPOSITORY,
     ref: event.name === 'pull_request' ? 'refs/pull/1/merge' : ref,
     ref_name: event.name === 'pull_request' ? '1/merge' : event.branch,

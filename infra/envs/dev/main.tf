@@ -1,6 +1,7 @@
 # ducto in one environment's project: what the systems share (the source archive, the build
-# identity, Pub/Sub's service agent) and one `system` module per entry of var.systems. The image
-# repository, the state bucket and the CI identity come from infra/bootstrap.
+# identity and its image repository, Pub/Sub's service agent) and one `system` module per entry of
+# var.systems. The container image repository, the state bucket and the CI identity come from
+# infra/bootstrap.
 
 locals {
   env       = "dev"
@@ -48,7 +49,8 @@ data "archive_file" "source" {
   source_dir  = local.repo_root
   output_path = "${path.module}/.terraform/ducto-source.zip"
   excludes = [
-    ".ci/**", ".git/**", ".github/**", "bench/**", "bin/**", "data/**", "dist/**", "docs/**",
+    # `.git` is a file in a git worktree (the rollback checks the previous commit out in one).
+    ".ci/**", ".git", ".git/**", ".github/**", "bench/**", "bin/**", "data/**", "dist/**", "docs/**",
     "infra/**", "node_modules/**", "test/**", "**/*.duckdb", "**/*.duckdb.wal",
   ]
 }
@@ -60,14 +62,6 @@ resource "google_storage_bucket_object" "source" {
 }
 
 # --- builds ----------------------------------------------------------------------------------
-
-# The image repository bootstrap created (CI pushes the container image there before any apply);
-# function builds push their images there too.
-data "google_artifact_registry_repository" "default" {
-  project       = var.project_id
-  location      = var.region
-  repository_id = var.image_repository
-}
 
 resource "google_service_account" "build" {
   project      = var.project_id
@@ -103,10 +97,21 @@ resource "google_storage_bucket_iam_member" "build_sources" {
   member = google_service_account.build.member
 }
 
+# The functions' images. Not bootstrap's repository: each function build moves tags (its cache's
+# `latest`) that an immutable-tag repository refuses to move.
+module "function_images" {
+  source      = "../../modules/artifact-registry"
+  project_id  = var.project_id
+  location    = var.region
+  name        = "ducto-functions"
+  description = "Images Cloud Build makes for ducto's functions"
+  labels      = merge(local.labels, { component = "delivery" })
+}
+
 resource "google_artifact_registry_repository_iam_member" "build_writer" {
-  project    = data.google_artifact_registry_repository.default.project
-  location   = data.google_artifact_registry_repository.default.location
-  repository = data.google_artifact_registry_repository.default.repository_id
+  project    = var.project_id
+  location   = var.region
+  repository = module.function_images.name
   role       = "roles/artifactregistry.writer"
   member     = google_service_account.build.member
 }
@@ -165,7 +170,7 @@ module "system" {
   source_archive            = { bucket = google_storage_bucket.sources.name, object = google_storage_bucket_object.source.name }
   build_service_account     = time_sleep.build_iam.triggers["service_account"]
   pubsub_service_agent      = time_sleep.pubsub_agent.triggers["member"]
-  docker_repository         = data.google_artifact_registry_repository.default.id
+  docker_repository         = module.function_images.id
   gateway_base_document     = file("${local.repo_root}/infra/gateway/base.json")
   quota_requests_per_minute = each.value.quota_requests_per_minute
   consumers                 = each.value.consumers

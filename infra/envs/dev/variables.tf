@@ -28,12 +28,6 @@ variable "iam_propagation" {
   default     = "120s"
 }
 
-variable "image_repository" {
-  description = "Id of the Artifact Registry repository bootstrap created in var.region."
-  type        = string
-  default     = "ducto"
-}
-
 variable "labels" {
   description = "Extra labels on every system's resources (system, env and component are set by the modules)."
   type        = map(string)

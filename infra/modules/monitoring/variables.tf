@@ -36,7 +36,7 @@ variable "labels" {
 variable "log_metric_propagation" {
   description = "How long to wait after creating log-based metrics before anything reads them (a Terraform duration)."
   type        = string
-  default     = "180s"
+  default     = "600s"
 }
 
 variable "notification_channels" {
