@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { encodePushEnvelope } from '../src/core/delivery.ts';
 import { cpuSeconds, ROOT } from './child.ts';
+import { ensureWrk, wrkLoad } from './wrk.ts';
 
 /** The part of autocannon's programmatic API the bench uses (the package ships no types). */
 interface AutocannonRequest {
@@ -46,6 +47,14 @@ export interface LoadResult {
   /** CPU this process (the load generator) used over the run, in cores. */
   clientCores: number;
   durationS: number;
+  /** What made the load: wrk (C, a fraction of a core) or autocannon (Node) where wrk is missing. */
+  generator: 'wrk' | 'autocannon';
+}
+
+/** Request bodies: templates joined with a distinct id per request (`<prefix>-…`). */
+export interface Bodies {
+  templates: string[][];
+  prefix: string;
 }
 
 export interface LoadOptions {
@@ -55,15 +64,20 @@ export interface LoadOptions {
   serverPid: number;
   method?: 'GET' | 'POST';
   headers?: Record<string, string>;
-  /** Builds each request's body; called once per request. */
-  body?: () => string;
+  bodies?: Bodies;
+}
+
+/** One bounded run against a local server, by wrk where it is installed (see bench/wrk.ts). */
+export async function load(options: LoadOptions): Promise<LoadResult> {
+  if (ensureWrk()) return wrkLoad(options);
+  return autocannonLoad(options);
 }
 
 /** One bounded autocannon run against a local server, with the CPU both sides spent on it. */
-export async function load(options: LoadOptions): Promise<LoadResult> {
+async function autocannonLoad(options: LoadOptions): Promise<LoadResult> {
   const url = new URL(options.url);
   if (url.hostname !== '127.0.0.1') throw new Error(`the bench only loads 127.0.0.1, not ${url.hostname}`);
-  const { body } = options;
+  const body = options.bodies && bodySource(options.bodies);
   const serverCpu = cpuSeconds(options.serverPid);
   const clientCpu = process.cpuUsage();
   const wall = performance.now();
@@ -97,6 +111,16 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     serverCores: (cpuSeconds(options.serverPid) - serverCpu) / elapsed,
     clientCores: (client.user + client.system) / 1e6 / elapsed,
     durationS: r.duration,
+    generator: 'autocannon',
+  };
+}
+
+/** The next body of a template set, each with a distinct id. */
+function bodySource({ templates, prefix }: Bodies): () => string {
+  let n = 0;
+  return () => {
+    const i = n++;
+    return templates[i % templates.length]!.join(`${prefix}-${i}`);
   };
 }
 
@@ -109,11 +133,11 @@ export function flights10k(): Flight[] {
 }
 
 /**
- * Push envelopes of real flights records, each with a distinct event_id (and message id): the
- * envelopes are made once by ducto's own encoder around a placeholder, so a request costs the load
- * generator a string join, not an encode.
+ * Push envelopes of real flights records, made once by ducto's own encoder around a placeholder
+ * where the event_id (and message id) go: joined with an id, each is a distinct message, and a
+ * request costs the load generator a string join, not an encode.
  */
-export function pushBodies(prefix: string): () => string {
+export function pushTemplates(): string[][] {
   const HOLE = '\u0000';
   const published = new Date();
   const templates = flights10k().map((record) =>
@@ -125,9 +149,10 @@ export function pushBodies(prefix: string): () => string {
       published,
     ).split(JSON.stringify(HOLE).slice(1, -1)),
   );
-  let n = 0;
-  return () => {
-    const i = n++;
-    return templates[i % templates.length]!.join(`${prefix}-${i}`);
-  };
+  return templates;
+}
+
+/** Push envelopes with distinct event ids, one per call (for in-process loads). */
+export function pushBodies(prefix: string): () => string {
+  return bodySource({ templates: pushTemplates(), prefix });
 }

@@ -54,7 +54,7 @@ interface Subject {
  */
 export async function apiScenario(o: BenchOptions): Promise<ScenarioResult> {
   const errors: string[] = [];
-  const spawn = { cpus: o.serverCpus, timeoutMs: 60_000 };
+  const spawn = { cpus: o.serverCpus, timeoutMs: 60_000, env: { BENCH_LOG_FILE: join(o.tmp, 'api.log') } };
   const db = join(o.tmp, 'api.duckdb');
   const rows = await preload(db);
   const peerDb = join(o.tmp, 'api-peer.duckdb');

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { peakRssMb, type ServerChild, startServer } from './child.ts';
-import { type LoadResult, load, pushBodies } from './load.ts';
+import { type LoadResult, load, pushTemplates } from './load.ts';
 import type { BenchOptions, ScenarioResult } from './options.ts';
 import { goal, table } from './report.ts';
 import { median } from './stats.ts';
@@ -20,7 +20,7 @@ interface Subject {
  */
 export async function ingestScenario(o: BenchOptions): Promise<ScenarioResult> {
   const errors: string[] = [];
-  const spawn = { cpus: o.serverCpus, timeoutMs: 60_000 };
+  const spawn = { cpus: o.serverCpus, timeoutMs: 60_000, env: { BENCH_LOG_FILE: join(o.tmp, 'ingest.log') } };
   const subjects: Subject[] = [];
   try {
     for (const [name, label, args] of [
@@ -31,6 +31,7 @@ export async function ingestScenario(o: BenchOptions): Promise<ScenarioResult> {
       const kind = name === 'ducto' ? 'ingest' : name;
       subjects.push({ name, label, server: await startServer(kind, [...args], spawn), runs: [] });
     }
+    const templates = pushTemplates();
     const run = (s: Subject, id: string, durationS: number) =>
       load({
         url: s.server.url,
@@ -39,7 +40,7 @@ export async function ingestScenario(o: BenchOptions): Promise<ScenarioResult> {
         serverPid: s.server.pid,
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: pushBodies(`${s.name}-${id}`),
+        bodies: { templates, prefix: `${s.name}-${id}` },
       });
     const check = (s: Subject, id: string, r: LoadResult) => {
       if (r.non2xx > 0 || r.errors > 0)

@@ -28,7 +28,7 @@ import { duckdbDdl } from '../src/core/derive/duckdb-ddl.ts';
 import { loadSchemas } from '../src/core/schema-files.ts';
 import { serve } from '../src/http/node-server.ts';
 import type { Handler } from '../src/http/types.ts';
-import { createLogger } from '../src/logger.ts';
+import { bufferedDestination, createLogger } from '../src/logger.ts';
 
 type Stats = Record<string, number>;
 interface Running {
@@ -40,7 +40,14 @@ interface Running {
 const [kind = '', portArg = '0', arg = ''] = process.argv.slice(2);
 const port = Number(portArg);
 // The bench passes its environment through, so DUCTO_BATCH_MAX_ROWS etc. can be tried from the shell.
-const config = readConfig({ ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
+// Info logging, as users run it: one line per request and per batch, written to a file (the bench
+// passes BENCH_LOG_FILE) so that no reader of a pipe competes for the two cores.
+const config = readConfig({ ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' });
+const logger = () =>
+  createLogger(
+    config.logLevel,
+    process.env.BENCH_LOG_FILE ? bufferedDestination(process.env.BENCH_LOG_FILE) : undefined,
+  );
 const flights = () => loadSchemas(config.schemasDir).get('flights')!;
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -90,10 +97,10 @@ function parsePush(body: Buffer): { envelope: Envelope; record: Flight } {
 
 async function ingest(db: string): Promise<Running> {
   const schemas = loadSchemas(config.schemasDir);
-  const { instance } = await openDuckDB(db);
+  const { instance } = await openDuckDB(db, config.duckdb);
   const warehouse = createDuckDBStore(instance);
   await warehouse.ensure([...schemas.values()]);
-  const app = createApp(config, { warehouse, schemas, logger: createLogger(config.logLevel) });
+  const app = createApp(config, { warehouse, schemas, logger: logger() });
   let acks = 0;
   let handling = 0;
   const handler: Handler = async (req) => {
@@ -128,7 +135,7 @@ async function ingest(db: string): Promise<Running> {
 
 async function peer(db: string): Promise<Running> {
   const schema = flights();
-  const { instance } = await openDuckDB(db);
+  const { instance } = await openDuckDB(db, config.duckdb);
   const conn = await instance.connect();
   // The same table as ducto's, primary key included.
   await conn.run(duckdbDdl(schema).events);
@@ -214,10 +221,10 @@ async function limit(): Promise<Running> {
 
 async function api(db: string): Promise<Running> {
   const schemas = loadSchemas(config.schemasDir);
-  const { instance } = await openDuckDB(db);
+  const { instance } = await openDuckDB(db, config.duckdb);
   const warehouse = createDuckDBStore(instance);
   await warehouse.ensure([...schemas.values()]);
-  const app = createApp(config, { warehouse, schemas, logger: createLogger(config.logLevel) });
+  const app = createApp(config, { warehouse, schemas, logger: logger() });
   // The options `ducto serve` uses for its API server.
   const server = await serve(app.apiHandler, { host: '127.0.0.1', port, maxBodyBytes: 0 });
   return {
@@ -271,7 +278,7 @@ async function apiPeer(db: string): Promise<Running> {
   // Imported here only: the framework loads node:domain, which slows every EventEmitter in the process.
   const ff = await import('@google-cloud/functions-framework');
   const { getTestServer } = await import('@google-cloud/functions-framework/testing');
-  const { instance } = await openDuckDB(db);
+  const { instance } = await openDuckDB(db, config.duckdb);
   const pool = await connectionPool(instance, 4);
   ff.http('flights', async (_req, res) => {
     const reader = await pool.use((c) =>

@@ -7,7 +7,7 @@ import { createIngest } from './core/ingest.ts';
 import type { Warehouse } from './core/warehouse.ts';
 import { createIngestHandler } from './http/ingest-handler.ts';
 import type { Handler } from './http/types.ts';
-import { type Logger, traceField } from './logger.ts';
+import { type Logger, TRACE_FIELD, traceOf } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { VERSION } from './version.ts';
 
@@ -40,11 +40,12 @@ export function createApp(
   }
   const batcher = new MicroBatcher(
     (b) => warehouse.write(b),
-    config.batch,
+    { ...config.batch, retry: warehouse.retriesWrites ? null : config.retry },
     (report) => {
       metrics.batchSize.observe({ dataset: report.dataset }, report.rows + report.rejected);
       metrics.writeSeconds.observe({ dataset: report.dataset }, report.durationMs / 1000);
       metrics.writerDepth.set(batcher.depth);
+      if (report.retries > 0) metrics.writeRetries.inc({ dataset: report.dataset }, report.retries);
       if (report.error) {
         metrics.warehouseErrors.inc({ kind: 'write' });
         logger.error(
@@ -83,8 +84,11 @@ export function createApp(
     extraRoutes: deps.extraRoutes,
     onError: (err, req) => logger.error({ code: 'internal', err, path: req.path }, 'request failed'),
     // One line per request: the route pattern (not the path or query values), never rows.
-    onRequest: ({ code, ...request }, req) => {
-      const fields = { request, ...(code ? { code } : {}), ...traceField(config.project, req.headers) };
+    onRequest: (request, code, req) => {
+      const fields: Record<string, unknown> = { request };
+      if (code) fields.code = code;
+      const trace = traceOf(config.project, req.headers);
+      if (trace) fields[TRACE_FIELD] = trace;
       if (request.status >= 500) logger.error(fields, 'request');
       else logger.info(fields, 'request');
     },

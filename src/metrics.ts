@@ -53,6 +53,12 @@ export function createMetrics(registry = new Registry(), options: { defaults?: b
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     }),
+    writeRetries: new Counter({
+      name: 'ducto_warehouse_write_retries_total',
+      help: 'Warehouse writes tried again in process after a transient failure (before any message went back to Pub/Sub).',
+      labelNames: ['dataset'] as const,
+      registers,
+    }),
     warehouseErrors: new Counter({
       name: 'ducto_warehouse_errors_total',
       help: 'Warehouse calls that failed, by kind (write, read).',
@@ -106,3 +112,16 @@ export function createMetrics(registry = new Registry(), options: { defaults?: b
 export type FreshnessProbe = () => Promise<Record<string, number | null>>;
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * A metric's child for one set of label values, bound once and kept: prom-client hashes the label
+ * values on every inc() and observe() otherwise, which a hot path feels.
+ */
+export function bound<T>(children: Map<string, T>, key: string, make: () => T): T {
+  let child = children.get(key);
+  if (child === undefined) {
+    child = make();
+    children.set(key, child);
+  }
+  return child;
+}

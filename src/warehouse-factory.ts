@@ -25,9 +25,10 @@ export async function createWarehouse(config: Config): Promise<Warehouse> {
       queryTimeoutMs: bq.queryTimeoutMs,
       defaultRangeDays: bq.defaultRangeDays,
       maxRangeDays: bq.maxRangeDays,
+      retry: config.retry,
       closeClients: true,
     });
   }
-  const db = await openDuckDB(config.dbPath);
+  const db = await openDuckDB(config.dbPath, config.duckdb);
   return createDuckDBStore(db.instance, { closeInstance: true });
 }

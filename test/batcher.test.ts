@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MicroBatcher } from '../src/core/batcher.ts';
+import { type BatchReport, MicroBatcher } from '../src/core/batcher.ts';
 import { DuctoError } from '../src/core/errors.ts';
 import type { EventRow, WriteBatch, WriteResult } from '../src/core/warehouse.ts';
 
@@ -151,6 +151,120 @@ describe('MicroBatcher', () => {
     const out = await Promise.all([b.submitRow('d', row('ok')), b.submitRow('d', row('bad'))]);
     expect(out).toEqual(['stored', 'rejected']);
     expect(batches[1]!.rejected[0]).toMatchObject({ eventId: 'bad', code: 'warehouse_rejected' });
+  });
+
+  describe('absorbs what it can before a message goes back to Pub/Sub', () => {
+    const unavailable = () => new DuctoError('warehouse_unavailable', 'injected');
+    const policy = { attempts: 4, baseDelayMs: 1, maxDelayMs: 2, budgetMs: 5_000 };
+
+    it('retries a transient failure in process, with backoff, and reports the retries', async () => {
+      let failures = 2;
+      const reports: BatchReport[] = [];
+      const w = fakeWarehouse();
+      const b = new MicroBatcher(
+        async (x) => {
+          if (failures-- > 0) throw unavailable();
+          return w.write(x);
+        },
+        { ...opts, retry: policy },
+        (r) => reports.push(r),
+      );
+      expect(await Promise.all([b.submitRow('d', row('a')), b.submitRow('d', row('b'))])).toEqual([
+        'stored',
+        'stored',
+      ]);
+      expect(reports).toEqual([expect.objectContaining({ stored: 2, retries: 2, splits: 0 })]);
+    });
+
+    it('gives a write back to Pub/Sub (503) once its attempts are spent, and never retries without a policy', async () => {
+      let calls = 0;
+      const failing = async (): Promise<WriteResult> => {
+        calls++;
+        throw unavailable();
+      };
+      const retried = new MicroBatcher(failing, { ...opts, retry: policy });
+      await expect(retried.submitRow('d', row('a'))).rejects.toMatchObject({ code: 'warehouse_unavailable' });
+      expect(calls).toBe(4);
+      calls = 0;
+      const single = new MicroBatcher(failing, { ...opts, retry: null });
+      await expect(single.submitRow('d', row('a'))).rejects.toMatchObject({ status: 503 });
+      expect(calls).toBe(1);
+    });
+
+    it('stops retrying within its time budget, attempts left or not', async () => {
+      let calls = 0;
+      const b = new MicroBatcher(
+        async (): Promise<WriteResult> => {
+          calls++;
+          await new Promise((r) => setTimeout(r, 20));
+          throw unavailable();
+        },
+        { ...opts, retry: { attempts: 100, baseDelayMs: 1, maxDelayMs: 1, budgetMs: 70 } },
+      );
+      await expect(b.submitRow('d', row('a'))).rejects.toMatchObject({ code: 'warehouse_unavailable' });
+      expect(calls).toBeGreaterThan(1);
+      expect(calls).toBeLessThan(6);
+    });
+
+    it('splits a batch that fails because of one row: the others land, that one is kept as rejected', async () => {
+      const w = fakeWarehouse();
+      const reports: BatchReport[] = [];
+      const b = new MicroBatcher(
+        async (x) => {
+          if (x.rows.some((r) => r.eventId === 'poison')) throw new Error('Conversion Error: out of range');
+          return w.write(x);
+        },
+        { ...opts, retry: policy },
+        (r) => reports.push(r),
+      );
+      const ids = ['a', 'b', 'poison', 'c', 'd', 'e'];
+      const outcomes = await Promise.all(ids.map((id) => b.submitRow('d', row(id))));
+      expect(outcomes).toEqual(['stored', 'stored', 'rejected', 'stored', 'stored', 'stored']);
+      expect([...w.stored].sort()).toEqual(['a', 'b', 'c', 'd', 'e']);
+      const kept = w.batches.flatMap((x) => x.rejected);
+      expect(kept).toEqual([
+        expect.objectContaining({
+          eventId: 'poison',
+          code: 'warehouse_rejected',
+          detail: 'Conversion Error: out of range',
+        }),
+      ]);
+      expect(reports).toEqual([expect.objectContaining({ stored: 5, refused: 1, retries: 0 })]);
+      expect(reports[0]!.splits).toBeGreaterThanOrEqual(2);
+    });
+
+    it('does not retry while closing: what is queued is written once, or goes back to Pub/Sub', async () => {
+      let calls = 0;
+      const b = new MicroBatcher(
+        async (): Promise<WriteResult> => {
+          calls++;
+          throw unavailable();
+        },
+        { ...opts, maxWaitMs: 1_000, retry: policy },
+      );
+      const p = b.submitRow('d', row('a'));
+      await b.close();
+      await expect(p).rejects.toMatchObject({ code: 'warehouse_unavailable' });
+      expect(calls).toBe(1);
+    });
+
+    it('starts the next write before it answers the deliveries of the last one', async () => {
+      const w = fakeWarehouse();
+      const events: string[] = [];
+      const b = new MicroBatcher(
+        async (x) => {
+          events.push(`write ${x.rows.map((r) => r.eventId).join(',')}`);
+          await new Promise((r) => setTimeout(r, 5));
+          return w.write(x);
+        },
+        { ...opts, maxWaitMs: 0 },
+      );
+      const first = b.submitRow('d', row('a')).then(() => events.push('answered a'));
+      await new Promise((r) => setTimeout(r, 1));
+      const second = b.submitRow('d', row('b')).then(() => events.push('answered b'));
+      await Promise.all([first, second]);
+      expect(events).toEqual(['write a', 'write b', 'answered a', 'answered b']);
+    });
   });
 });
 

@@ -71,20 +71,26 @@ describe.skipIf(!launcher)('integration: publish → Pub/Sub emulator → push �
 describe.skipIf(!launcher)('redelivery through the Pub/Sub emulator', () => {
   it('a transiently failing warehouse gets the messages redelivered and nothing is lost or doubled', async () => {
     let failures = 3;
-    const s = await stack('emulator', { PUBSUB_EMULATOR_HOST: `127.0.0.1:${await freePort()}` }, 'flaky', {
-      minBackoffSeconds: 1,
-      wrapWarehouse: (w) => ({
-        ...w,
-        kind: w.kind,
-        write: async (batch) => {
-          if (failures > 0 && batch.rows.length > 0) {
-            failures--;
-            throw new DuctoError('warehouse_unavailable', 'injected failure');
-          }
-          return w.write(batch);
-        },
-      }),
-    });
+    // The writer's own retries off: the failures must reach Pub/Sub, which redelivers.
+    const s = await stack(
+      'emulator',
+      { PUBSUB_EMULATOR_HOST: `127.0.0.1:${await freePort()}`, DUCTO_WRITE_RETRY_ATTEMPTS: '1' },
+      'flaky',
+      {
+        minBackoffSeconds: 1,
+        wrapWarehouse: (w) => ({
+          ...w,
+          kind: w.kind,
+          write: async (batch) => {
+            if (failures > 0 && batch.rows.length > 0) {
+              failures--;
+              throw new DuctoError('warehouse_unavailable', 'injected failure');
+            }
+            return w.write(batch);
+          },
+        }),
+      },
+    );
     const report = await runCanary({
       apiUrl: s.apiUrl,
       via: { topic: `projects/${s.config.project}/topics/flights`, emulatorHost: s.emulatorHost! },

@@ -76,6 +76,8 @@ describe.skipIf(!launcher)('pull delivery through the Pub/Sub emulator', () => {
         DUCTO_DELIVERY: 'pull',
         DUCTO_PULL_MAX_MESSAGES: '200',
         PUBSUB_EMULATOR_HOST: `127.0.0.1:${await freePort()}`,
+        // The writer's own retries off: a failed write must reach Pub/Sub as a nack here.
+        DUCTO_WRITE_RETRY_ATTEMPTS: '1',
       },
       {
         // Redelivery after a nack within seconds, not the cloud's 10 s.

@@ -170,6 +170,8 @@ export function createBigQueryStore(options: BigQueryStoreOptions): Warehouse {
 
   return {
     kind: 'bigquery',
+    // Each append request is retried under the writers' policy by bigquery-writer.ts.
+    retriesWrites: true,
 
     async ensure(list) {
       checkOpen();

@@ -1,28 +1,19 @@
 import { adapt, managedwriter } from '@google-cloud/bigquery-storage';
 import type { BigQueryTable } from '../core/derive/bigquery-schema.ts';
 import { DuctoError } from '../core/errors.ts';
+import { backoffDelay, DEFAULT_RETRY_POLICY, type RetryPolicy } from '../core/retry.ts';
 import type { AppendConnection, AppendRowsResponse, StorageWriteClient } from './bigquery-clients.ts';
 import { approxBytes, type JsonRow } from './bigquery-rows.ts';
 
-export interface RetryOptions {
-  /** Tries per append request, the first included. */
-  attempts: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
-  /**
-   * Time an append request may take, every attempt and wait included. Kept under the push
-   * subscription's ack deadline (60 s): past it Pub/Sub redelivers anyway, and a write still
-   * retrying then only adds load (and a duplicate the read side has to remove).
-   */
-  budgetMs: number;
-}
-
-export const DEFAULT_RETRY: RetryOptions = {
-  attempts: 5,
-  baseDelayMs: 200,
-  maxDelayMs: 5_000,
-  budgetMs: 45_000,
-};
+/**
+ * The writers' one retry policy (core/retry.ts), applied here to each append request: only this
+ * adapter tells a transient gRPC status from a refusal of the data, and a request that succeeded
+ * must not be appended again. The budget is per request, kept under the push subscription's ack
+ * deadline (60 s): past it Pub/Sub redelivers anyway, and a write still retrying then only adds
+ * load (and a duplicate the read side has to remove).
+ */
+export type RetryOptions = RetryPolicy;
+export const DEFAULT_RETRY: RetryOptions = DEFAULT_RETRY_POLICY;
 
 const DEADLINE_EXCEEDED = 4;
 const RESOURCE_EXHAUSTED = 8;
@@ -187,8 +178,7 @@ export function createAppender(client: StorageWriteClient, options: AppenderOpti
     const code = codeOf(error);
     const transient = code !== undefined && TRANSIENT.has(code);
     // Full jitter: concurrent writers that failed together do not retry together.
-    const cap = Math.min(options.retry.maxDelayMs, options.retry.baseDelayMs * 2 ** (failures - 1));
-    const delay = Math.random() * cap;
+    const delay = backoffDelay(options.retry, failures);
     if (!transient || failures >= options.retry.attempts || Date.now() + delay >= deadline) {
       const message = error instanceof Error ? error.message : String(error);
       const tries = transient

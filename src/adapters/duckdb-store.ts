@@ -60,10 +60,16 @@ const opened = new WeakSet<DuckDBInstance>();
  * Opens a DuckDB database file (creating its directory), or `:memory:`. A store given this instance
  * closes it on `close()`; an instance the caller created itself is left open for the caller to close.
  */
-export async function openDuckDB(path: string): Promise<{ instance: DuckDBInstance; path: string }> {
+export async function openDuckDB(
+  path: string,
+  settings?: { threads: number; memoryLimit: string },
+): Promise<{ instance: DuckDBInstance; path: string }> {
   try {
     if (!path.startsWith(':memory:')) mkdirSync(dirname(path), { recursive: true });
-    const instance = await DuckDBInstance.create(path);
+    const instance = await DuckDBInstance.create(
+      path,
+      settings && { threads: String(settings.threads), memory_limit: settings.memoryLimit },
+    );
     opened.add(instance);
     return { instance, path };
   } catch (cause) {

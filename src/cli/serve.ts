@@ -64,7 +64,7 @@ export interface StackOptions {
 
 export async function startStack(config: Config, logger: Logger, options: StackOptions = {}): Promise<Stack> {
   const schemas = selectSchemas(loadSchemas(config.schemasDir), config.datasets);
-  const db = await openDuckDB(config.dbPath);
+  const db = await openDuckDB(config.dbPath, config.duckdb);
   const store = createDuckDBStore(db.instance, { closeInstance: true });
   await store.ensure([...schemas.values()]);
   let base: Warehouse = store;

@@ -1,4 +1,5 @@
 import { DuctoError } from './errors.ts';
+import { type RetryPolicy, retrying } from './retry.ts';
 import type { EventRow, RejectedRow, WriteBatch, WriteResult } from './warehouse.ts';
 
 export type WriteOutcome = 'stored' | 'duplicate' | 'rejected';
@@ -12,6 +13,11 @@ export interface BatcherOptions {
   maxPending: number;
   /** Warehouse writes in flight at once (DuckDB has one writer; BigQuery takes several). */
   concurrency: number;
+  /**
+   * How a write that failed transiently is tried again before its messages go back to Pub/Sub;
+   * null when the store retries on its own, under the same policy (BigQuery, per append request).
+   */
+  retry?: RetryPolicy | null;
 }
 
 export interface BatchReport {
@@ -21,6 +27,10 @@ export interface BatchReport {
   stored: number;
   duplicates: number;
   refused: number;
+  /** Tries of a write that failed transiently and was tried again. */
+  retries: number;
+  /** Times a write that failed because of its data was split to find the row at fault. */
+  splits: number;
   durationMs: number;
   error?: unknown;
 }
@@ -40,6 +50,8 @@ export class MicroBatcher {
   private pending = 0;
   private inFlight = 0;
   private timer: NodeJS.Timeout | null = null;
+  /** When the oldest queued row arrived (performance.now()), or null with the queue empty. */
+  private oldestQueuedAt: number | null = null;
   private closed = false;
   private idle: Array<() => void> = [];
 
@@ -79,13 +91,20 @@ export class MicroBatcher {
     }
     this.pending++;
     return new Promise<WriteOutcome>((resolve, reject) => {
+      if (this.queue.length === 0) this.oldestQueuedAt = performance.now();
       this.queue.push(make({ resolve, reject }));
       this.flushSoon(this.queue.length >= this.options.maxRows);
     });
   }
 
+  /**
+   * Writes now, or when the oldest queued row has waited `maxWaitMs`: a row's wait counts from its
+   * arrival, not from when the writer became free, so rows queued behind a write go out as soon as
+   * it ends (under load the writer never idles on a timer).
+   */
   private flushSoon(now: boolean): void {
-    if (now) {
+    const waited = this.oldestQueuedAt === null ? 0 : performance.now() - this.oldestQueuedAt;
+    if (now || (this.queue.length > 0 && waited >= this.options.maxWaitMs)) {
       if (this.timer) clearTimeout(this.timer);
       this.timer = null;
       this.drain();
@@ -93,107 +112,194 @@ export class MicroBatcher {
       this.timer = setTimeout(() => {
         this.timer = null;
         this.drain();
-      }, this.options.maxWaitMs);
+      }, this.options.maxWaitMs - waited);
     }
   }
 
   private drain(): void {
     while (this.queue.length > 0 && this.inFlight < this.options.concurrency) {
       const items = this.queue.splice(0, this.options.maxRows);
+      // Rows left queued (more than a batch) keep the oldest arrival time: counting them older than
+      // they are sends them sooner, which is what a full queue wants.
+      if (this.queue.length === 0) this.oldestQueuedAt = null;
       this.inFlight++;
-      void this.writeItems(items).finally(() => {
+      void this.writeItems(items).then((settle) => {
         this.inFlight--;
-        // Rows that arrived while the write was in flight form the next batch at once: under load
-        // batches fill up by themselves, and the timer only matters when traffic is light.
+        // The next write starts before this batch's deliveries are answered: its rows have waited
+        // already, and answering a batch's deliveries takes the event loop for a while.
+        // Rows that arrived while the write was in flight form it at once when the oldest has
+        // waited its maxWaitMs already (under load batches fill up by themselves), else when it has.
         if (this.queue.length >= this.options.maxRows || this.closed) this.drain();
         else this.flushSoon(false);
+        settle();
         if (this.pending === 0) for (const r of this.idle.splice(0)) r();
       });
     }
   }
 
-  private async writeItems(items: Item[]): Promise<void> {
+  /** Writes a batch; resolves with what answers its submitters (called once the next write is on its way). */
+  private async writeItems(items: Item[]): Promise<() => void> {
     const byDataset = new Map<string, Item[]>();
     for (const item of items) {
       const list = byDataset.get(item.dataset);
       if (list) list.push(item);
       else byDataset.set(item.dataset, [item]);
     }
-    for (const [dataset, group] of byDataset) await this.writeGroup(dataset, group);
+    const settles: Array<() => void> = [];
+    for (const [dataset, group] of byDataset) settles.push(await this.writeGroup(dataset, group));
+    return () => {
+      for (const settle of settles) settle();
+    };
   }
 
-  private async writeGroup(dataset: string, items: Item[]): Promise<void> {
+  /** A failure worth another try: the warehouse is busy or down, and the writer is not closing. */
+  private transient = (error: unknown): boolean =>
+    !this.closed && error instanceof DuctoError && error.code === 'warehouse_unavailable';
+
+  private async writeGroup(dataset: string, items: Item[]): Promise<() => void> {
     const started = performance.now();
-    const rows: EventRow[] = [];
-    const rejected: RejectedRow[] = [];
-    for (const i of items) {
-      if (i.kind === 'row') rows.push(i.row);
-      else rejected.push(i.row);
-    }
     const report: BatchReport = {
       dataset,
-      rows: rows.length,
-      rejected: rejected.length,
+      rows: 0,
+      rejected: 0,
       stored: 0,
       duplicates: 0,
       refused: 0,
+      retries: 0,
+      splits: 0,
       durationMs: 0,
     };
-    try {
-      const result = await this.write({ dataset, rows, rejected });
-      const refused = new Map(result.refused.map((r) => [r.eventId, r]));
-      if (refused.size > 0) {
-        // Rows the warehouse refused one by one become rejected rows; the rest of the batch stands.
-        await this.write({
-          dataset,
-          rows: [],
-          rejected: items.flatMap((i) => {
-            const r = i.kind === 'row' ? refused.get(i.row.eventId) : undefined;
-            if (!r || i.kind !== 'row') return [];
-            return [
-              {
-                messageId: i.row.eventId,
-                eventId: i.row.eventId,
-                code: r.code,
-                detail: r.detail,
-                payload: Buffer.from(JSON.stringify(i.row.fields)),
-                attributes: {},
-                publishTime: i.row.publishTime,
-                receivedAt: i.row.ingestedAt,
-              },
-            ];
-          }),
-        });
-      }
-      const seen = new Set<string>();
+    for (const i of items) {
+      if (i.kind === 'row') report.rows++;
+      else report.rejected++;
+    }
+    const finish = (answer: () => void) => () => {
       this.pending -= items.length;
-      for (const i of items) {
-        if (i.kind === 'rejected') {
-          i.done.resolve('rejected');
-        } else if (refused.has(i.row.eventId)) {
-          report.refused++;
-          i.done.resolve('rejected');
-        } else {
-          const id = i.row.eventId;
-          const first = !seen.has(id);
-          seen.add(id);
-          const fresh = first && (result.inserted === null || result.inserted.has(id));
-          if (fresh) report.stored++;
-          else report.duplicates++;
-          i.done.resolve(fresh ? 'stored' : 'duplicate');
-        }
-      }
+      answer();
+      report.durationMs = performance.now() - started;
+      this.onBatch(report);
+    };
+    try {
+      const outcomes = await this.writeSplitting(dataset, items, report);
+      return finish(() => {
+        for (const i of items) i.done.resolve(outcomes.get(i)!);
+      });
     } catch (cause) {
       const error =
         cause instanceof DuctoError
           ? cause
           : new DuctoError('warehouse_unavailable', 'the warehouse write failed', { cause, retryAfter: 1 });
       report.error = cause;
-      this.pending -= items.length;
-      for (const i of items) i.done.reject(error);
-    } finally {
-      report.durationMs = performance.now() - started;
-      this.onBatch(report);
+      return finish(() => {
+        for (const i of items) i.done.reject(error);
+      });
     }
   }
+
+  /**
+   * Writes items with the retry policy. A write that fails because of its data (not transiently)
+   * is split in halves, recursively, so the other rows land; a single row the warehouse will not
+   * take becomes a rejected row (`warehouse_rejected`), kept with its reason like any other.
+   */
+  private async writeSplitting(
+    dataset: string,
+    items: Item[],
+    report: BatchReport,
+  ): Promise<Map<Item, WriteOutcome>> {
+    try {
+      const { value } = await retrying(() => this.writeOnce(dataset, items, report), {
+        policy: this.options.retry ?? NO_RETRY,
+        transient: this.transient,
+        onRetry: () => {
+          report.retries++;
+        },
+      });
+      return value;
+    } catch (error) {
+      if (this.transient(error) || this.closed || error instanceof DuctoError) throw error;
+      const rows = items.filter((i) => i.kind === 'row');
+      if (items.length > 1) {
+        report.splits++;
+        const half = Math.ceil(items.length / 2);
+        const first = await this.writeSplitting(dataset, items.slice(0, half), report);
+        const second = await this.writeSplitting(dataset, items.slice(half), report);
+        return new Map([...first, ...second]);
+      }
+      const only = rows[0];
+      if (only?.kind !== 'row') throw error;
+      report.refused++;
+      const detail = error instanceof Error ? error.message : String(error);
+      await this.writeSplitting(
+        dataset,
+        [{ ...only, kind: 'rejected', row: refusedRow(only.row, 'warehouse_rejected', detail) }],
+        {
+          ...report,
+        },
+      );
+      return new Map([[only, 'rejected']]);
+    }
+  }
+
+  /** One write of the items, and what became of each. */
+  private async writeOnce(
+    dataset: string,
+    items: Item[],
+    report: BatchReport,
+  ): Promise<Map<Item, WriteOutcome>> {
+    const rows: EventRow[] = [];
+    const rejected: RejectedRow[] = [];
+    for (const i of items) {
+      if (i.kind === 'row') rows.push(i.row);
+      else rejected.push(i.row);
+    }
+    const result = await this.write({ dataset, rows, rejected });
+    const refused = new Map(result.refused.map((r) => [r.eventId, r]));
+    if (refused.size > 0) {
+      // Rows the warehouse refused one by one become rejected rows; the rest of the batch stands.
+      await this.write({
+        dataset,
+        rows: [],
+        rejected: items.flatMap((i) => {
+          const r = i.kind === 'row' ? refused.get(i.row.eventId) : undefined;
+          return r && i.kind === 'row' ? [refusedRow(i.row, r.code, r.detail)] : [];
+        }),
+      });
+    }
+    const outcomes = new Map<Item, WriteOutcome>();
+    const seen = new Set<string>();
+    for (const i of items) {
+      if (i.kind === 'rejected') {
+        outcomes.set(i, 'rejected');
+      } else if (refused.has(i.row.eventId)) {
+        report.refused++;
+        outcomes.set(i, 'rejected');
+      } else {
+        const id = i.row.eventId;
+        const first = !seen.has(id);
+        seen.add(id);
+        const fresh = first && (result.inserted === null || result.inserted.has(id));
+        if (fresh) report.stored++;
+        else report.duplicates++;
+        outcomes.set(i, fresh ? 'stored' : 'duplicate');
+      }
+    }
+    return outcomes;
+  }
+}
+
+/** One try, no retry: for stores that retry on their own. */
+const NO_RETRY: RetryPolicy = { attempts: 1, baseDelayMs: 0, maxDelayMs: 0, budgetMs: 0 };
+
+/** An event the warehouse would not take, as the rejected row that keeps it. */
+function refusedRow(row: EventRow, code: RejectedRow['code'], detail: string): RejectedRow {
+  return {
+    messageId: row.eventId,
+    eventId: row.eventId,
+    code,
+    detail,
+    payload: Buffer.from(JSON.stringify(row.fields)),
+    attributes: {},
+    publishTime: row.publishTime,
+    receivedAt: row.ingestedAt,
+  };
 }

@@ -130,6 +130,7 @@ export class FaultInjector {
       };
     return {
       kind: inner.kind,
+      ...(inner.retriesWrites ? { retriesWrites: true } : {}),
       ensure: (schemas) => inner.ensure(schemas),
       write: async (batch): Promise<WriteResult> => {
         if (this.spec.ackBeforeWrite) {

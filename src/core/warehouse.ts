@@ -92,6 +92,11 @@ export interface Freshness {
  */
 export interface Warehouse {
   readonly kind: string;
+  /**
+   * True when `write` retries transient failures itself, under the writers' retry policy
+   * (core/retry.ts); otherwise the batcher retries the whole write.
+   */
+  readonly retriesWrites?: boolean;
   /** Creates the tables of these datasets when missing (idempotent). */
   ensure(schemas: readonly DatasetSchema[]): Promise<void>;
   /**

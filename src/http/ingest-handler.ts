@@ -2,20 +2,37 @@ import type { Delivery } from '../core/delivery.ts';
 import { decodeDelivery } from '../core/delivery.ts';
 import { DuctoError } from '../core/errors.ts';
 import type { IngestResult } from '../core/ingest.ts';
-import type { Metrics } from '../metrics.ts';
+import { bound, type Metrics } from '../metrics.ts';
 import { problem } from './problem.ts';
 import { type Handler, type HttpResponse, header } from './types.ts';
 
 export type IngestFn = (delivery: Delivery, datasetHint: string | null) => Promise<IngestResult>;
 
+type Inc = { inc(value?: number): void };
+type Observe = { observe(value: number): void };
+const outcomeCounters = new WeakMap<Metrics, Map<string, Inc>>();
+const latencyHistograms = new WeakMap<Metrics, Map<string, Observe>>();
+
+/** The children bound for one registry's metrics (tests make several apps in one process). */
+function childrenOf<T>(all: WeakMap<Metrics, Map<string, T>>, metrics: Metrics): Map<string, T> {
+  let children = all.get(metrics);
+  if (!children) {
+    children = new Map();
+    all.set(metrics, children);
+  }
+  return children;
+}
+
 /** Counts a message's outcome; shared by the node:http edge and the functions-framework edge. */
 export function recordOutcome(metrics: Metrics, result: IngestResult, nowMicros: number): void {
-  metrics.ingestMessages.inc({ dataset: result.dataset, outcome: result.outcome, reason: result.code ?? '' });
+  const reason = result.code ?? '';
+  bound(childrenOf(outcomeCounters, metrics), `${result.dataset}|${result.outcome}|${reason}`, () =>
+    metrics.ingestMessages.labels({ dataset: result.dataset, outcome: result.outcome, reason }),
+  ).inc();
   if (result.outcome === 'stored' && result.publishTime !== null) {
-    metrics.ingestLatency.observe(
-      { dataset: result.dataset },
-      Math.max(0, nowMicros - result.publishTime) / 1e6,
-    );
+    bound(childrenOf(latencyHistograms, metrics), result.dataset, () =>
+      metrics.ingestLatency.labels({ dataset: result.dataset }),
+    ).observe(Math.max(0, nowMicros - result.publishTime) / 1e6);
   }
 }
 
@@ -53,7 +70,7 @@ export function createIngestHandler(ingest: IngestFn, metrics: Metrics): Handler
       throw new DuctoError('bad_envelope', 'the body is not JSON');
     }
     const delivery = decodeDelivery(body, req.headers);
-    const hint = new URLSearchParams(req.query).get('dataset');
+    const hint = req.query === '' ? null : new URLSearchParams(req.query).get('dataset');
     try {
       const result = await ingest(delivery, hint);
       recordOutcome(metrics, result, Date.now() * 1000);

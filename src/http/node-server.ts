@@ -45,14 +45,16 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
 }
 
 async function send(res: ServerResponse, response: HttpResponse): Promise<void> {
-  const { body } = response;
+  const { body, headers } = response;
   if (body === null || typeof body === 'string' || Buffer.isBuffer(body)) {
-    if (body !== null) response.headers['content-length'] = String(Buffer.byteLength(body));
-    res.writeHead(response.status, response.headers);
+    // A cached response carries its Content-Length (its headers are shared and frozen).
+    if (body !== null && headers['content-length'] === undefined)
+      headers['content-length'] = String(Buffer.byteLength(body));
+    res.writeHead(response.status, headers);
     res.end(body);
     return;
   }
-  res.writeHead(response.status, response.headers);
+  res.writeHead(response.status, headers);
   try {
     for await (const chunk of body) {
       if (res.destroyed) break;
@@ -64,46 +66,60 @@ async function send(res: ServerResponse, response: HttpResponse): Promise<void> 
   }
 }
 
+/** One request, from the socket to the handler and back. */
+async function respond(
+  req: IncomingMessage,
+  res: ServerResponse,
+  handler: Handler,
+  options: ServeOptions,
+  state: { closing: boolean },
+): Promise<void> {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const request: HttpRequest = {
+    method: req.method ?? 'GET',
+    path: q === -1 ? url : url.slice(0, q),
+    query: q === -1 ? '' : url.slice(q + 1),
+    headers: req.headers,
+    body: null,
+  };
+  let response: HttpResponse;
+  try {
+    if (request.method !== 'GET' && request.method !== 'HEAD')
+      request.body = await readBody(req, options.maxBodyBytes);
+    response = await handler(request);
+  } catch (error) {
+    if (!(error instanceof DuctoError)) options.onError?.(error, request);
+    response = problem(error);
+    if (error instanceof DuctoError && error.code === 'payload_too_large')
+      response.headers.connection = 'close';
+  }
+  // While closing, every response ends its connection: keep-alive clients move elsewhere
+  // instead of holding the server open with a stream of new requests.
+  if (state.closing) response = { ...response, headers: { ...response.headers, connection: 'close' } };
+  if (
+    request.method === 'HEAD' &&
+    response.body !== null &&
+    typeof response.body === 'object' &&
+    !Buffer.isBuffer(response.body)
+  ) {
+    response = { ...response, body: null };
+  }
+  await send(res, response);
+}
+
 /** Serves a handler on node:http: the fastest host measured here (see docs/performance.md). */
 export async function serve(handler: Handler, options: ServeOptions): Promise<RunningServer> {
-  let closing = false;
+  const state = { closing: false };
   const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 120_000 }, (req, res) => {
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const request: HttpRequest = {
-      method: req.method ?? 'GET',
-      path: q === -1 ? url : url.slice(0, q),
-      query: q === -1 ? '' : url.slice(q + 1),
-      headers: req.headers,
-      body: null,
-    };
-    const run = async () => {
-      let response: HttpResponse;
-      try {
-        if (request.method !== 'GET' && request.method !== 'HEAD')
-          request.body = await readBody(req, options.maxBodyBytes);
-        response = await handler(request);
-      } catch (error) {
-        if (!(error instanceof DuctoError)) options.onError?.(error, request);
-        response = problem(error);
-        if (error instanceof DuctoError && error.code === 'payload_too_large')
-          response.headers.connection = 'close';
-      }
-      // While closing, every response ends its connection: keep-alive clients move elsewhere
-      // instead of holding the server open with a stream of new requests.
-      if (closing) response.headers.connection = 'close';
-      if (
-        request.method === 'HEAD' &&
-        response.body !== null &&
-        typeof response.body === 'object' &&
-        !Buffer.isBuffer(response.body)
-      ) {
-        response.body = null;
-      }
-      await send(res, response);
-    };
-    run().catch((error) => {
-      options.onError?.(error, request);
+    respond(req, res, handler, options, state).catch((error) => {
+      options.onError?.(error, {
+        method: req.method ?? 'GET',
+        path: req.url ?? '/',
+        query: '',
+        headers: req.headers,
+        body: null,
+      });
       res.destroy();
     });
   });
@@ -117,7 +133,7 @@ export async function serve(handler: Handler, options: ServeOptions): Promise<Ru
     url: `http://${host}:${port}`,
     close: () =>
       new Promise<void>((resolve) => {
-        closing = true;
+        state.closing = true;
         server.close(() => resolve());
         server.closeIdleConnections();
       }),

@@ -1,0 +1,70 @@
+/**
+ * The one retry policy of warehouse writes, for every store: exponential backoff with full jitter
+ * (writers that failed together do not retry together), a number of attempts, and a time budget
+ * kept under the push subscription's 60 s ack deadline. A write still failing when the budget is
+ * spent goes back to Pub/Sub, whose redelivery is slower (10–600 s backoff) and, for push, slows the
+ * whole subscription after failures: a transient failure absorbed here costs milliseconds instead.
+ */
+export interface RetryPolicy {
+  /** Tries in all, the first included. */
+  attempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** Time a write may take, every attempt and wait included. */
+  budgetMs: number;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  attempts: 8,
+  baseDelayMs: 10,
+  maxDelayMs: 2_000,
+  budgetMs: 30_000,
+};
+
+/** The wait before the next try after `failures` failures: uniform in [0, min(max, base · 2^(failures-1))]. */
+export function backoffDelay(
+  policy: RetryPolicy,
+  failures: number,
+  random: () => number = Math.random,
+): number {
+  return random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (failures - 1));
+}
+
+export interface RetryOptions {
+  policy: RetryPolicy;
+  /** Whether a failure is worth another try (the store is busy or down, not refusing the data). */
+  transient: (error: unknown) => boolean;
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+  random?: () => number;
+  /** Called before each wait, with the failure and the number of failures so far. */
+  onRetry?: (error: unknown, failures: number) => void;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Runs `work` until it succeeds, fails with an error that is not transient, uses up its attempts,
+ * or would outlive its budget; the last error is thrown. Resolves with the result and the number of
+ * tries it took.
+ */
+export async function retrying<T>(
+  work: () => Promise<T>,
+  options: RetryOptions,
+): Promise<{ value: T; tries: number }> {
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? defaultSleep;
+  const deadline = now() + options.policy.budgetMs;
+  for (let failures = 0; ; ) {
+    try {
+      return { value: await work(), tries: failures + 1 };
+    } catch (error) {
+      failures++;
+      const delay = backoffDelay(options.policy, failures, options.random);
+      if (!options.transient(error) || failures >= options.policy.attempts || now() + delay >= deadline)
+        throw error;
+      options.onRetry?.(error, failures);
+      await sleep(delay);
+    }
+  }
+}
