@@ -1,6 +1,7 @@
 /**
- * `npm run bench [-- --quick] [-- --only ingest|api|pages]`: ingest throughput, cached API
- * throughput and uncached page latency, each as a ratio against a baseline measured in the same run
+ * `npm run bench [-- --quick] [-- --only ingest,api,pages,freshness,faults]`: ingest throughput, cached
+ * API throughput, uncached page latency, freshness through Pub/Sub, and push throughput with 30% of
+ * warehouse writes failing, each as a ratio against a baseline measured in the same run
  * (the machine is shared and noisy: absolute figures move, ratios much less). Every figure is a
  * median of several short runs. Writes bench/results/latest.json. Exits non-zero on errors
  * (a server that does not start, non-2xx responses, rows lost or doubled), never on a missed goal.
@@ -16,6 +17,7 @@ import { renderFigures, replaceFigures } from './doc.ts';
 import type { BenchOptions, ScenarioResult } from './options.ts';
 import { type Goal, goalLines } from './report.ts';
 import { apiScenario } from './scenario-api.ts';
+import { faultsScenario } from './scenario-faults.ts';
 import { freshnessScenario } from './scenario-freshness.ts';
 import { ingestScenario } from './scenario-ingest.ts';
 import { pagesScenario } from './scenario-pages.ts';
@@ -25,6 +27,7 @@ const SCENARIOS = {
   api: apiScenario,
   pages: pagesScenario,
   freshness: freshnessScenario,
+  faults: faultsScenario,
 } as const;
 type Name = keyof typeof SCENARIOS;
 
@@ -44,7 +47,7 @@ const { values } = parseArgs({
 
 if (values.help) {
   console.log(`npm run bench -- [--quick] [--only ${Object.keys(SCENARIOS).join(',')}] [--duration S] [--runs N] [--rows N] [--reps N] [--pin] [--no-docs]
-  --quick     1 run of 2 s per server, 300k rows for the pages scenario, 5 s of freshness (CI smoke)
+  --quick     1 run of 2 s per server, 300k rows for the pages scenario, 5 s of freshness, 500 events per faults round (CI smoke)
   --pin       pin the servers to one CPU and this process (the load generator) to the others
   --no-docs   do not rewrite the figures of docs/performance.md (a full run does, a partial or quick one never)`);
   process.exit(0);

@@ -1,4 +1,5 @@
 import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createDuckDBStore, openDuckDB } from '../src/adapters/duckdb-store.ts';
 import { createApp } from '../src/app.ts';
@@ -140,6 +141,9 @@ export async function apiScenario(o: BenchOptions): Promise<ScenarioResult> {
     const ducto = summary.ducto!;
     const vsStatic = ducto.rps / summary.static!.rps;
     const vsPeer = ducto.rps / summary.peer!.rps;
+    // An absolute p99 on two shared cores is mostly the scheduler: it is judged against the limit's.
+    const p99VsStatic = ducto.p99Ms / summary.static!.p99Ms;
+    const generator = subjects[0]!.runs[0]?.generator ?? 'wrk';
     const text = [
       `API: GET ${PATH} (${body.length} bytes, ${rows.toLocaleString('en')} rows loaded through ingest), ` +
         `${CONNECTIONS} connections, ${o.runs} × ${o.durationS} s, medians`,
@@ -150,7 +154,11 @@ export async function apiScenario(o: BenchOptions): Promise<ScenarioResult> {
           return [s.label, m.rps, m.p50Ms, m.p99Ms, m.non2xx, m.serverCores, m.clientCores, m.peakRssMb];
         }),
       ),
-      `ducto ÷ peer: ${vsPeer.toFixed(1)}× the requests/s`,
+      `ducto ÷ limit: ${vsStatic.toFixed(2)}× the requests/s, p99 ${p99VsStatic.toFixed(2)}× the limit's; ` +
+        `ducto ÷ peer: ${vsPeer.toFixed(1)}× the requests/s`,
+      `load generator: ${generator}, ${summary.static!.clientCores.toFixed(2)} cores while the limit answered ` +
+        `${Math.round(summary.static!.rps).toLocaleString('en')} req/s (of ${availableParallelism()} on this machine): not the bottleneck ` +
+        `while it stays well under one core`,
     ].join('\n');
     return {
       data: {
@@ -160,11 +168,12 @@ export async function apiScenario(o: BenchOptions): Promise<ScenarioResult> {
         durationS: o.durationS,
         runs: Object.fromEntries(subjects.map((s) => [s.name, s.runs])),
         summary,
-        ratios: { vsStatic, vsPeer },
+        generator,
+        ratios: { vsStatic, vsPeer, p99VsStatic },
       },
       goals: [
-        goal('api', 'ducto ÷ node:http same bytes (req/s)', vsStatic, '>=', 0.5, '×'),
-        goal('api', 'ducto p99 latency', ducto.p99Ms, '<=', 10, ' ms'),
+        goal('api', 'ducto ÷ node:http same bytes (req/s)', vsStatic, '>=', 0.6, '×'),
+        goal('api', "ducto p99 ÷ node:http same bytes' p99", p99VsStatic, '<=', 1.5, '×'),
       ],
       errors,
       text,

@@ -1,22 +1,25 @@
-import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { readdirSync, readFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { type Message, PubSub } from '@google-cloud/pubsub';
 import { encodePushEnvelope } from '../src/core/delivery.ts';
-import {
-  emulatorClientConfig,
-  findEmulatorLauncher,
-  isEmulatorUp,
-  startEmulator,
-} from '../src/pubsub/emulator.ts';
-import { cpuSeconds, freePort, launch, ROOT } from './child.ts';
+import { emulatorClientConfig, findEmulatorLauncher, startEmulator } from '../src/pubsub/emulator.ts';
+import { cpuSeconds, freePort } from './child.ts';
 import type { BenchOptions, ScenarioResult } from './options.ts';
 import { type Goal, goal, table } from './report.ts';
+import {
+  call,
+  DATASET,
+  descendantsCpuSeconds,
+  type Kind,
+  PROJECT,
+  type Publisher,
+  pubsubPublisher,
+  type Serve,
+  type ServerCounts,
+  serverCounts,
+  startServe,
+} from './stack.ts';
 
 /*
  * End-to-end freshness: from the publish call to the moment the event is visible through the API,
@@ -41,8 +44,6 @@ import { type Goal, goal, table } from './report.ts';
  * The emulator's share shows twice: as the floor, and as the gap between the first and last rows.
  */
 
-const DATASET = 'flights';
-const PROJECT = 'ducto-bench';
 /** Start-to-start interval of the API polls. */
 const POLL_MS = 50;
 /** The poll window never reaches further back than this (a lost event must not grow it forever). */
@@ -51,16 +52,6 @@ const WINDOW_CAP_MS = 30_000;
 const DRAIN_MS = 30_000;
 /** Publishes in flight at most; past it the publisher falls behind (visible in the achieved rate). */
 const MAX_IN_FLIGHT = 4_000;
-
-type Kind = 'pull' | 'direct';
-
-interface Serve {
-  child: ChildProcess;
-  apiUrl: string;
-  ingestUrl: string;
-  emulatorHost: string | null;
-  stop(): Promise<void>;
-}
 
 interface RunStats {
   published: number;
@@ -93,160 +84,10 @@ interface RunStats {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/*
- * node:http with keep-alive agents rather than fetch: at 1,000 POSTs/s, fetch (undici) in this
- * process showed a median of over a second per request against the same server that node:http
- * answers in ~6 ms, which would have measured the client, not ducto.
- */
-function call(
-  agent: Agent,
-  url: string,
-  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
-): Promise<{ status: number; text: string; cacheControl: string }> {
-  return new Promise((resolve, reject) => {
-    const headers = { ...options.headers };
-    if (options.body !== undefined) headers['content-length'] = String(Buffer.byteLength(options.body));
-    const req = request(url, { method: options.method ?? 'GET', agent, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          text: Buffer.concat(chunks).toString('utf8'),
-          cacheControl: String(res.headers['cache-control'] ?? ''),
-        }),
-      );
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(options.body);
-  });
-}
-
 /** Nearest-rank quantile of sorted values. */
 function quantile(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-}
-
-/** CPU seconds of every descendant of `pid` (the emulator's shell, watchdog and JVM). */
-function descendantsCpuSeconds(pid: number): number {
-  const parent = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      parent.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  let total = 0;
-  for (const p of parent.keys()) {
-    let q: number | undefined = parent.get(p);
-    while (q !== undefined && q > 1 && q !== pid) q = parent.get(q);
-    if (q !== pid) continue;
-    try {
-      total += cpuSeconds(p);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return total;
-}
-
-async function startServe(kind: Kind, o: BenchOptions): Promise<Serve> {
-  const [port, ingestPort, emulatorPort] = [await freePort(), await freePort(), await freePort()];
-  const emulatorHost = kind === 'pull' ? `127.0.0.1:${emulatorPort}` : null;
-  const child = launch(
-    [
-      join(ROOT, 'src/cli/main.ts'),
-      'serve',
-      '--no-seed',
-      `--port=${port}`,
-      `--ingest-port=${ingestPort}`,
-      `--db=${join(o.tmp, `freshness-${kind}-${port}.duckdb`)}`,
-      ...(kind === 'pull' ? ['--pubsub=emulator', '--delivery=pull'] : ['--pubsub=direct']),
-    ],
-    {
-      cpus: o.serverCpus,
-      timeoutMs: 0,
-      env: {
-        LOG_LEVEL: 'warn',
-        GOOGLE_CLOUD_PROJECT: PROJECT,
-        ...(emulatorHost ? { PUBSUB_EMULATOR_HOST: emulatorHost } : {}),
-      },
-    },
-  );
-  let output = '';
-  const collect = (c: Buffer) => {
-    output = (output + c.toString()).slice(-8000);
-  };
-  child.stdout!.on('data', collect);
-  const exited = once(child, 'exit');
-  await new Promise<void>((resolve, reject) => {
-    const lines = createInterface({ input: child.stderr! });
-    const timer = setTimeout(() => fail('did not start within 120 s'), 120_000);
-    const fail = (why: string) => {
-      clearTimeout(timer);
-      reject(new Error(`ducto serve (${kind}) ${why}:\n${output}`));
-    };
-    lines.on('line', (line) => {
-      output = `${output}${line}\n`.slice(-8000);
-      if (line.startsWith('ducto is running')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    void exited.then(([code, signal]) => fail(`exited (${signal ?? code})`));
-  });
-  let stopped: Promise<void> | null = null;
-  return {
-    child,
-    apiUrl: `http://127.0.0.1:${port}`,
-    ingestUrl: `http://127.0.0.1:${ingestPort}`,
-    emulatorHost,
-    stop: () => {
-      stopped ??= (async () => {
-        if (child.exitCode === null && child.signalCode === null) {
-          child.kill('SIGTERM');
-          const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-          await exited;
-          clearTimeout(timer);
-        }
-        // `ducto serve` stops the emulator it started; one still answering is an orphan.
-        if (emulatorHost && (await isEmulatorUp(emulatorHost, 500))) {
-          throw new Error(`the emulator at ${emulatorHost} still answers after ducto serve stopped`);
-        }
-      })();
-      return stopped;
-    },
-  };
-}
-
-/** `ducto_ingest_messages_total` summed by outcome. */
-interface ServerCounts {
-  /** `ducto_ingest_messages_total` summed by outcome. */
-  outcomes: Record<string, number>;
-  /** `ducto_ingest_e2e_latency_seconds` cumulative buckets (upper bound in s → count). */
-  latency: Map<number, number>;
-}
-
-async function serverCounts(agent: Agent, apiUrl: string): Promise<ServerCounts> {
-  const { text } = await call(agent, `${apiUrl}/metrics`);
-  const outcomes: Record<string, number> = {};
-  for (const m of text.matchAll(/^ducto_ingest_messages_total\{([^}]*)\} (\S+)$/gm)) {
-    const outcome = /outcome="([^"]*)"/.exec(m[1]!)?.[1] ?? '';
-    outcomes[outcome] = (outcomes[outcome] ?? 0) + Number(m[2]);
-  }
-  const latency = new Map<number, number>();
-  for (const m of text.matchAll(
-    /^ducto_ingest_e2e_latency_seconds_bucket\{[^}]*le="([^"]+)"[^}]*\} (\S+)$/gm,
-  )) {
-    const le = m[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(m[1]);
-    latency.set(le, (latency.get(le) ?? 0) + Number(m[2]));
-  }
-  return { outcomes, latency };
 }
 
 /** The smallest bucket bound holding the share `q` of the events counted between two scrapes. */
@@ -256,26 +97,6 @@ function bucketQuantile(before: ServerCounts, after: ServerCounts, q: number): n
   const total = delta(Number.POSITIVE_INFINITY);
   if (total === 0) return Number.NaN;
   return bounds.find((le) => delta(le) >= q * total) ?? Number.NaN;
-}
-
-type Send = (id: string, data: Buffer, publishedAtMs: number) => Promise<void>;
-
-interface Publisher {
-  send: Send;
-  retries(): number;
-  close(): Promise<void>;
-}
-
-function pubsubPublisher(emulatorHost: string): Publisher {
-  const pubsub = new PubSub(emulatorClientConfig(emulatorHost, PROJECT));
-  const topic = pubsub.topic(DATASET, { batching: { maxMessages: 100, maxMilliseconds: 10 } });
-  return {
-    send: async (id, data) => {
-      await topic.publishMessage({ data, attributes: { event_id: id, dataset: DATASET } });
-    },
-    retries: () => 0,
-    close: () => pubsub.close(),
-  };
 }
 
 /** What Pub/Sub push does without a broker: POST the envelope, retry a 429/503 after a pause. */
@@ -686,7 +507,7 @@ export async function freshnessScenario(o: BenchOptions): Promise<ScenarioResult
           `freshness floor: ${floor.publishErrors} publishes failed (${floor.firstPublishError}), ${floor.lost} never received, ${floor.subscriberErrors} subscriber errors`,
         );
     }
-    const serve = await startServe(s.kind, o);
+    const serve = await startServe(s.kind, o, { name: 'freshness' });
     let publisher: Publisher | null = null;
     try {
       publisher = s.kind === 'pull' ? pubsubPublisher(serve.emulatorHost!) : pushPublisher(serve.ingestUrl);

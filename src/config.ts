@@ -95,10 +95,13 @@ type Env = Record<string, string | undefined>;
  */
 export const DEFAULT_DUCKDB_THREADS = Math.max(1, availableParallelism() - 1);
 /**
- * DuckDB's buffer pool, past which it spills to disk: bounded so the whole process (Node, caches,
- * DuckDB) stays near 200 MB while 3 million rows are loaded (docs/performance.md).
+ * DuckDB's memory limit. Its buffer pool spills table pages to disk past it, but the event_id key
+ * index (the idempotency check) must fit: at about 15 MB per million rows, 1 GB holds tens of
+ * millions of rows while keeping DuckDB from taking 80% of the machine, its own default. A lower
+ * limit bounds the process's memory further (docs/performance.md#memory); writes past what the index
+ * needs then fail as unavailable (retried, then left to Pub/Sub), never as rejected rows.
  */
-export const DEFAULT_DUCKDB_MEMORY_LIMIT = '128MB';
+export const DEFAULT_DUCKDB_MEMORY_LIMIT = '1GB';
 
 function int(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];

@@ -176,6 +176,23 @@ describe('MicroBatcher', () => {
       expect(reports).toEqual([expect.objectContaining({ stored: 2, retries: 2, splits: 0 })]);
     });
 
+    it('counts the retries a store made on its own (BigQuery), without retrying the write again', async () => {
+      const reports: BatchReport[] = [];
+      const w = fakeWarehouse();
+      let calls = 0;
+      const b = new MicroBatcher(
+        async (x) => {
+          calls++;
+          return { ...(await w.write(x)), retries: 3 };
+        },
+        { ...opts, retry: null },
+        (r) => reports.push(r),
+      );
+      expect(await b.submitRow('d', row('a'))).toBe('stored');
+      expect(calls).toBe(1);
+      expect(reports).toEqual([expect.objectContaining({ stored: 1, retries: 3 })]);
+    });
+
     it('gives a write back to Pub/Sub (503) once its attempts are spent, and never retries without a policy', async () => {
       let calls = 0;
       const failing = async (): Promise<WriteResult> => {

@@ -30,7 +30,7 @@ describe('docs/performance.md figures', () => {
     const run = { startedAt: '', machine: '', node: '', loadAverage: { start: [], end: [] }, options: '' };
     const expected = goalRows(renderFigures(run, latest.goals, []));
     expect(latest.errors).toEqual([]);
-    expect(Object.keys(latest.results).sort()).toEqual(['api', 'freshness', 'ingest', 'pages']);
+    expect(Object.keys(latest.results).sort()).toEqual(['api', 'faults', 'freshness', 'ingest', 'pages']);
     expect(expected.length).toBeGreaterThanOrEqual(8);
     expect(goalRows(doc)).toEqual(expected);
   });
@@ -61,5 +61,31 @@ describe('docs/performance.md figures', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('docs/reliability.md fault figures', () => {
+  it('quotes the faults scenario of bench/results/latest.json', () => {
+    const reliability = readFileSync(join(ROOT, 'docs/reliability.md'), 'utf8');
+    const faults = latest.results.faults as {
+      count: number;
+      summary: Record<
+        'clean' | 'faults',
+        { lost: number; duplicated: number; redelivered: number; writeRetries: number }
+      >;
+      ratios: { faultsVsClean: number };
+    };
+    const m =
+      /([\d,]+)\s+flights\s+per\s+round\s.*?\skept\s+\*\*([\d.]+)×\*\*\s+the\s+healthy\s+throughput;\s+\*\*(\d+)\*\*\s+events\s+lost,\s+\*\*(\d+)\*\*\s+duplicated,\s+\*\*(\d+)\*\*\s+deliveries\s+refused\s+back\s+to\s+Pub\/Sub\s+and\s+\*\*([\d,]+)\*\*\s+writes\s+retried\s+in\s+process/s.exec(
+        reliability,
+      );
+    expect(m, 'the sentence quoting the faults figures').not.toBeNull();
+    const [, count, ratio, lost, duplicated, redelivered, retries] = m!;
+    expect(Number(count!.replaceAll(',', ''))).toBe(faults.count);
+    expect(ratio).toBe(faults.ratios.faultsVsClean.toFixed(2));
+    expect(Number(lost)).toBe(faults.summary.faults.lost);
+    expect(Number(duplicated)).toBe(faults.summary.faults.duplicated);
+    expect(Number(redelivered)).toBe(faults.summary.faults.redelivered);
+    expect(Number(retries!.replaceAll(',', ''))).toBe(faults.summary.faults.writeRetries);
   });
 });

@@ -603,6 +603,7 @@ describe('BigQuery store: writes through the Storage Write API', () => {
     expect(result).toEqual({
       inserted: null,
       refused: [{ eventId: 'ev-2', code: 'warehouse_rejected', detail: 'delay is not a integer' }],
+      retries: 0,
     });
     expect(decodeRows(w.requests[0]!)).toEqual([stored(event(1)), stored(event(3))]);
   });
@@ -646,6 +647,8 @@ describe('BigQuery store: writes through the Storage Write API', () => {
     });
     const result = await write(store, [event(1), event(2)]);
     expect(result.refused).toEqual([]);
+    // Reported to the batcher, so ducto_warehouse_write_retries_total counts BigQuery's retries too.
+    expect(result.retries).toBe(3);
     expect(w.requests).toHaveLength(4);
     for (const r of w.requests) expect(decodeRows(r)).toEqual([stored(event(1)), stored(event(2))]);
     expect(sleeps).toHaveLength(3);

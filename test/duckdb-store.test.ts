@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDuckDBStore, openDuckDB } from '../src/adapters/duckdb-store.ts';
+import { createDuckDBStore, duckdbFailure, openDuckDB } from '../src/adapters/duckdb-store.ts';
 import type { EventRow, RejectedRow, Warehouse } from '../src/core/warehouse.ts';
 import { describeWarehouseContract } from './contract/warehouse-contract.ts';
 import { flights } from './helpers/schemas.ts';
@@ -163,5 +163,43 @@ describe('DuckDB store: several writer connections', () => {
     // Redelivered: nothing new.
     expect((await write(store, schema.name, [odd])).inserted).toEqual(new Set());
     await store.close();
+  });
+
+  it('a write refused for memory (DUCTO_DUCKDB_MEMORY_LIMIT reached) fails as unavailable, never as the rows', async () => {
+    const { instance } = await openDuckDB(join(dir, 'tight.duckdb'), { threads: 1, memoryLimit: '2MB' });
+    const store = createDuckDBStore(instance);
+    const schema = { ...flights(), name: 'flights_tight' };
+    await store.ensure([schema]);
+    let failure: unknown = null;
+    for (let b = 0; b < 400 && !failure; b++) {
+      try {
+        await write(
+          store,
+          schema.name,
+          Array.from({ length: 500 }, (_, i) => row(`m${b}-${i}-${'x'.repeat(40)}`, i)),
+        );
+      } catch (e) {
+        failure = e;
+      }
+    }
+    // Retried by the writer, then left to Pub/Sub: the rows stay valid and are never rejected.
+    expect(failure).toMatchObject({ code: 'warehouse_unavailable' });
+    expect(String((failure as { cause?: unknown }).cause)).toMatch(/could not allocate|Out of Memory/i);
+    await store.close();
+  });
+
+  it('classifies the database failing as unavailable and a bad statement as itself', () => {
+    // Messages as DuckDB 1.x words them; the commit-time one has no "Out of Memory" prefix.
+    for (const message of [
+      'TransactionContext Error: Failed to commit: could not allocate block of size 256.0 KiB (1.9 MiB/1.9 MiB used)',
+      'Out of Memory Error: failed to allocate data of size 128.0 KiB (1.7 MiB/1.9 MiB used)',
+      'IO Error: Could not write file "x.duckdb.wal": No space left on device',
+      'Connection Error: Connection was closed',
+      'FATAL Error: Failed: database has been invalidated because of a previous fatal error',
+    ]) {
+      expect(duckdbFailure(new Error(message), 'writing')).toMatchObject({ code: 'warehouse_unavailable' });
+    }
+    const bug = new Error('Binder Error: Referenced column "nope" not found');
+    expect(duckdbFailure(bug, 'writing')).toBe(bug);
   });
 });

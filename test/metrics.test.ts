@@ -234,3 +234,18 @@ describe('API request log lines', () => {
     }
   });
 });
+
+describe('docs/observability.md metrics catalogue', () => {
+  it('lists every metric ducto registers (the process defaults aside)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { ROOT } = await import('./helpers/schemas.ts');
+    const doc = readFileSync(join(ROOT, 'docs/observability.md'), 'utf8');
+    const listed = new Set([...doc.matchAll(/^\| `(ducto_[a-z0-9_]+)` \|/gm)].map((m) => m[1]));
+    const registered = (await createMetrics(undefined, { defaults: false }).registry.getMetricsAsJSON()).map(
+      (m) => m.name,
+    );
+    expect(registered.length).toBeGreaterThan(5);
+    expect(registered.filter((n) => !listed.has(n))).toEqual([]);
+  });
+});

@@ -136,17 +136,18 @@ export function createBigQueryStore(options: BigQueryStoreOptions): Warehouse {
       if (problem === null) rows.push(row);
       else refused.push({ eventId: row.eventId, code: 'warehouse_rejected', detail: problem });
     }
-    const [eventErrors, rejectedErrors] = await Promise.all([
+    const none = { refused: new Map<number, string>(), retries: 0 };
+    const [events, rejected] = await Promise.all([
       rows.length === 0
-        ? new Map<number, string>()
+        ? none
         : appender.append(
             tables.events,
             rows.map((r) => eventJson(fields, r)),
           ),
-      batch.rejected.length === 0
-        ? new Map<number, string>()
-        : appender.append(tables.rejected, batch.rejected.map(rejectedJson)),
+      batch.rejected.length === 0 ? none : appender.append(tables.rejected, batch.rejected.map(rejectedJson)),
     ]);
+    const eventErrors = events.refused;
+    const rejectedErrors = rejected.refused;
     for (const [i, reason] of eventErrors) {
       refused.push({ eventId: rows[i]!.eventId, code: 'warehouse_rejected', detail: reason });
     }
@@ -160,7 +161,7 @@ export function createBigQueryStore(options: BigQueryStoreOptions): Warehouse {
       );
     }
     // The default stream cannot tell a new row from a copy of a stored one: readers deduplicate.
-    return { inserted: null, refused };
+    return { inserted: null, refused, retries: events.retries + rejected.retries };
   }
 
   async function rows(query: CompiledQuery, label: string) {

@@ -44,9 +44,10 @@ export function appendTarget(project: string, dataset: string, t: BigQueryTable)
 export interface Appender {
   /**
    * Appends rows; resolves when every row is written or refused, with the refused ones (row index →
-   * BigQuery's reason). Throws `warehouse_unavailable` when the rows could not be written at all.
+   * BigQuery's reason) and the attempts repeated after a transient failure. Throws
+   * `warehouse_unavailable` when the rows could not be written at all.
    */
-  append(target: AppendTarget, rows: JsonRow[]): Promise<Map<number, string>>;
+  append(target: AppendTarget, rows: JsonRow[]): Promise<{ refused: Map<number, string>; retries: number }>;
   /** Closes the append streams (rows not yet acknowledged are the caller's to wait for). */
   close(): void;
 }
@@ -196,6 +197,7 @@ export function createAppender(client: StorageWriteClient, options: AppenderOpti
     await options.sleep(delay);
   }
 
+  /** Appends one request's rows; resolves with the attempts it repeated after transient failures. */
   async function appendRequest(target: AppendTarget, items: Item[], refused: Map<number, string>) {
     let failures = 0;
     const deadline = Date.now() + options.retry.budgetMs;
@@ -239,15 +241,17 @@ export function createAppender(client: StorageWriteClient, options: AppenderOpti
         );
         continue;
       }
-      return;
+      return failures;
     }
+    return failures;
   }
 
   return {
     async append(target, rows) {
       const refused = new Map<number, string>();
-      for (const items of requests(rows)) await appendRequest(target, items, refused);
-      return refused;
+      let retries = 0;
+      for (const items of requests(rows)) retries += await appendRequest(target, items, refused);
+      return { refused, retries };
     },
     close() {
       for (const writer of writers.values()) void writer.then((w) => w.close()).catch(() => undefined);

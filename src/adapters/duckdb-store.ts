@@ -78,10 +78,13 @@ export async function openDuckDB(
 }
 
 // Failures of the database itself, as opposed to a bad statement (a bug, reported as it is).
+// Memory refused under DUCTO_DUCKDB_MEMORY_LIMIT ("could not allocate block") is the store being
+// full, not the row being wrong: the write is retried and, failing, left to Pub/Sub, never rejected.
 const UNAVAILABLE =
-  /^(IO|Connection|FATAL|Fatal|Interrupt|Out of Memory|Permission) Error|database has been invalidated|(connection|database)[^.]* closed/i;
+  /^(IO|Connection|FATAL|Fatal|Interrupt|Out of Memory|Permission) Error|database has been invalidated|(connection|database)[^.]* closed|could not allocate/i;
 
-function failure(e: unknown, doing: string): unknown {
+/** A DuckDB error as ducto reports it: `warehouse_unavailable` when the database itself failed. */
+export function duckdbFailure(e: unknown, doing: string): unknown {
   if (e instanceof DuctoError) return e;
   const message = e instanceof Error ? e.message : String(e);
   if (!UNAVAILABLE.test(message)) return e;
@@ -413,7 +416,7 @@ export function createDuckDBStore(instance: DuckDBInstance, options: DuckDBStore
     } catch (e) {
       // A connection whose transaction could not be ended must not serve an autocommit INSERT again.
       broken = e instanceof Broken;
-      throw failure(broken ? (e as Broken).cause : e, doing);
+      throw duckdbFailure(broken ? (e as Broken).cause : e, doing);
     } finally {
       if (conn) {
         if (broken) forget(conn);
@@ -429,7 +432,7 @@ export function createDuckDBStore(instance: DuckDBInstance, options: DuckDBStore
       conn = await pool.acquire();
       return await work(conn);
     } catch (e) {
-      throw failure(e, doing);
+      throw duckdbFailure(e, doing);
     } finally {
       if (conn) pool.release(conn);
     }
@@ -607,7 +610,7 @@ export function createDuckDBStore(instance: DuckDBInstance, options: DuckDBStore
           yield toObjects(names, chunk.getRows()) as StoredEvent[];
         }
       } catch (e) {
-        throw failure(e, 'stream');
+        throw duckdbFailure(e, 'stream');
       } finally {
         if (conn && streams.delete(conn)) conn.closeSync();
       }

@@ -253,6 +253,8 @@ export class MicroBatcher {
       else rejected.push(i.row);
     }
     const result = await this.write({ dataset, rows, rejected });
+    // A store that retries on its own (BigQuery, per append request) says how often it did.
+    report.retries += result.retries ?? 0;
     const refused = new Map(result.refused.map((r) => [r.eventId, r]));
     if (refused.size > 0) {
       // Rows the warehouse refused one by one become rejected rows; the rest of the batch stands.

@@ -40,6 +40,8 @@ export interface WriteResult {
   inserted: ReadonlySet<string> | null;
   /** Rows the warehouse refused one by one (the rest of the batch was written). */
   refused: Array<{ eventId: string; code: RejectCode; detail: string }>;
+  /** Attempts a store that retries on its own (`retriesWrites`) repeated after transient failures. */
+  retries?: number;
 }
 
 export type FilterOp = 'in' | 'gt' | 'gte' | 'lt' | 'lte';

@@ -1,0 +1,212 @@
+/**
+ * `ducto serve` as the freshness and fault scenarios run it: a child process (which runs the Pub/Sub
+ * emulator as its own child), with the helpers that publish to it and read its /metrics.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
+import { type Agent, request } from 'node:http';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { PubSub } from '@google-cloud/pubsub';
+import { emulatorClientConfig, isEmulatorUp } from '../src/pubsub/emulator.ts';
+import { cpuSeconds, freePort, launch, ROOT } from './child.ts';
+import type { BenchOptions } from './options.ts';
+
+export const DATASET = 'flights';
+export const PROJECT = 'ducto-bench';
+
+/**
+ * How events reach the stack: Pub/Sub emulator with streaming pull, the emulator with push (as Pub/Sub
+ * delivers in the cloud), or POSTed straight to the ingest endpoint (no broker).
+ */
+export type Kind = 'pull' | 'push' | 'direct';
+
+export interface Serve {
+  child: ChildProcess;
+  apiUrl: string;
+  ingestUrl: string;
+  emulatorHost: string | null;
+  stop(): Promise<void>;
+}
+
+export interface ServeOptions {
+  /** Part of the database file's name. */
+  name?: string;
+  /** Environment over the defaults (e.g. DUCTO_FAULTS). */
+  env?: Record<string, string>;
+  /** Flags after `serve` (e.g. --allow-faults). */
+  args?: string[];
+}
+
+/*
+ * node:http with keep-alive agents rather than fetch: at 1,000 POSTs/s, fetch (undici) in this
+ * process showed a median of over a second per request against the same server that node:http
+ * answers in ~6 ms, which would have measured the client, not ducto.
+ */
+export function call(
+  agent: Agent,
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; text: string; cacheControl: string }> {
+  return new Promise((resolve, reject) => {
+    const headers = { ...options.headers };
+    if (options.body !== undefined) headers['content-length'] = String(Buffer.byteLength(options.body));
+    const req = request(url, { method: options.method ?? 'GET', agent, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          text: Buffer.concat(chunks).toString('utf8'),
+          cacheControl: String(res.headers['cache-control'] ?? ''),
+        }),
+      );
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+/** CPU seconds of every descendant of `pid` (the emulator's shell, watchdog and JVM). */
+export function descendantsCpuSeconds(pid: number): number {
+  const parent = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parent.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  let total = 0;
+  for (const p of parent.keys()) {
+    let q: number | undefined = parent.get(p);
+    while (q !== undefined && q > 1 && q !== pid) q = parent.get(q);
+    if (q !== pid) continue;
+    try {
+      total += cpuSeconds(p);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+}
+
+export async function startServe(kind: Kind, o: BenchOptions, options: ServeOptions = {}): Promise<Serve> {
+  const [port, ingestPort, emulatorPort] = [await freePort(), await freePort(), await freePort()];
+  const emulatorHost = kind === 'direct' ? null : `127.0.0.1:${emulatorPort}`;
+  const child = launch(
+    [
+      join(ROOT, 'src/cli/main.ts'),
+      'serve',
+      '--no-seed',
+      `--port=${port}`,
+      `--ingest-port=${ingestPort}`,
+      `--db=${join(o.tmp, `${options.name ?? 'serve'}-${kind}-${port}.duckdb`)}`,
+      ...(kind === 'direct' ? ['--pubsub=direct'] : ['--pubsub=emulator', `--delivery=${kind}`]),
+      ...(options.args ?? []),
+    ],
+    {
+      cpus: o.serverCpus,
+      timeoutMs: 0,
+      env: {
+        LOG_LEVEL: 'warn',
+        GOOGLE_CLOUD_PROJECT: PROJECT,
+        ...(emulatorHost ? { PUBSUB_EMULATOR_HOST: emulatorHost } : {}),
+        ...options.env,
+      },
+    },
+  );
+  let output = '';
+  const collect = (c: Buffer) => {
+    output = (output + c.toString()).slice(-8000);
+  };
+  child.stdout!.on('data', collect);
+  const exited = once(child, 'exit');
+  await new Promise<void>((resolve, reject) => {
+    const lines = createInterface({ input: child.stderr! });
+    const timer = setTimeout(() => fail('did not start within 120 s'), 120_000);
+    const fail = (why: string) => {
+      clearTimeout(timer);
+      reject(new Error(`ducto serve (${kind}) ${why}:\n${output}`));
+    };
+    lines.on('line', (line) => {
+      output = `${output}${line}\n`.slice(-8000);
+      if (line.startsWith('ducto is running')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    void exited.then(([code, signal]) => fail(`exited (${signal ?? code})`));
+  });
+  let stopped: Promise<void> | null = null;
+  return {
+    child,
+    apiUrl: `http://127.0.0.1:${port}`,
+    ingestUrl: `http://127.0.0.1:${ingestPort}`,
+    emulatorHost,
+    stop: () => {
+      stopped ??= (async () => {
+        if (child.exitCode === null && child.signalCode === null) {
+          child.kill('SIGTERM');
+          const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+          await exited;
+          clearTimeout(timer);
+        }
+        // `ducto serve` stops the emulator it started; one still answering is an orphan.
+        if (emulatorHost && (await isEmulatorUp(emulatorHost, 500))) {
+          throw new Error(`the emulator at ${emulatorHost} still answers after ducto serve stopped`);
+        }
+      })();
+      return stopped;
+    },
+  };
+}
+
+/** What the stack's /metrics says about ingest. */
+export interface ServerCounts {
+  /** `ducto_ingest_messages_total` summed by outcome. */
+  outcomes: Record<string, number>;
+  /** `ducto_ingest_e2e_latency_seconds` cumulative buckets (upper bound in s → count). */
+  latency: Map<number, number>;
+}
+
+export async function serverCounts(agent: Agent, apiUrl: string): Promise<ServerCounts> {
+  const { text } = await call(agent, `${apiUrl}/metrics`);
+  const outcomes: Record<string, number> = {};
+  for (const m of text.matchAll(/^ducto_ingest_messages_total\{([^}]*)\} (\S+)$/gm)) {
+    const outcome = /outcome="([^"]*)"/.exec(m[1]!)?.[1] ?? '';
+    outcomes[outcome] = (outcomes[outcome] ?? 0) + Number(m[2]);
+  }
+  const latency = new Map<number, number>();
+  for (const m of text.matchAll(
+    /^ducto_ingest_e2e_latency_seconds_bucket\{[^}]*le="([^"]+)"[^}]*\} (\S+)$/gm,
+  )) {
+    const le = m[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(m[1]);
+    latency.set(le, (latency.get(le) ?? 0) + Number(m[2]));
+  }
+  return { outcomes, latency };
+}
+
+export type Send = (id: string, data: Buffer, publishedAtMs: number) => Promise<void>;
+
+export interface Publisher {
+  send: Send;
+  retries(): number;
+  close(): Promise<void>;
+}
+
+export function pubsubPublisher(emulatorHost: string): Publisher {
+  const pubsub = new PubSub(emulatorClientConfig(emulatorHost, PROJECT));
+  const topic = pubsub.topic(DATASET, { batching: { maxMessages: 100, maxMilliseconds: 10 } });
+  return {
+    send: async (id, data) => {
+      await topic.publishMessage({ data, attributes: { event_id: id, dataset: DATASET } });
+    },
+    retries: () => 0,
+    close: () => pubsub.close(),
+  };
+}
