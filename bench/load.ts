@@ -44,7 +44,7 @@ export interface LoadResult {
   p99Ms: number;
   /** CPU the server used over the run, in cores (1 = one core busy all the time). */
   serverCores: number;
-  /** CPU this process (the load generator) used over the run, in cores. */
+  /** CPU the load generator used over the run, in cores (wrk's process, or this one for autocannon). */
   clientCores: number;
   durationS: number;
   /** What made the load: wrk (C, a fraction of a core) or autocannon (Node) where wrk is missing. */

@@ -12,40 +12,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cpuSeconds } from './child.ts';
+import type { LoadOptions, LoadResult } from './load.ts';
 
-export interface WrkResult {
-  /** Non-error responses (status below 400) per second over the run. */
-  rps: number;
-  ok: number;
-  /** Responses with status 400 or above. */
-  non2xx: number;
-  /** Connect, read, write and timeout errors. */
-  errors: number;
-  statuses: Record<string, number>;
-  p50Ms: number;
-  p99Ms: number;
-  /** CPU the server used over the run, in cores (1 = one core busy all the time). */
-  serverCores: number;
-  /** CPU wrk used over the run, in cores. */
-  clientCores: number;
-  durationS: number;
-  generator: 'wrk';
-}
+/** A run's figures as every load generator reports them; for wrk, `non2xx` counts statuses ≥ 400. */
+export type WrkResult = LoadResult & { generator: 'wrk' };
 
-export interface WrkOptions {
-  url: string;
-  connections: number;
-  durationS: number;
-  serverPid: number;
-  threads?: number;
-  method?: 'GET' | 'POST';
-  headers?: Record<string, string>;
-  /**
-   * Request bodies as templates: each request takes the next template and joins its parts with a
-   * per-request id, so every request carries distinct ids (`<prefix>-<thread>-<n>`).
-   */
-  bodies?: { templates: string[][]; prefix: string };
-}
+/** wrk's bodies are templates joined with a per-request id (`<prefix>-<thread>-<n>`). */
+export type WrkOptions = LoadOptions & { threads?: number };
 
 let available: boolean | null = null;
 

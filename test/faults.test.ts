@@ -245,62 +245,53 @@ const writeRetries = async (s: Stack) =>
 // subscription after refused pushes, so a failure that reached it would show as minutes of wait), and
 // streaming pull (DUCTO_DELIVERY=pull). Push redelivery itself is covered in integration.test.ts.
 describe.skipIf(!launcher)('30% of warehouse writes fail, through the real Pub/Sub emulator', () => {
-  it('push: every event stored exactly once, no push refused, the failures retried in process', async () => {
-    const s = await factory.start(
-      'emulator-push-30',
-      {
-        DUCTO_PUBSUB: 'emulator',
-        DUCTO_DELIVERY: 'push',
-        PUBSUB_EMULATOR_HOST: `127.0.0.1:${await freePort()}`,
-        DUCTO_FAULTS: 'warehouse.write.error=0.3',
-      },
-      { minBackoffSeconds: 1, maxDeliveryAttempts: 20 },
-      { allowFaults: true },
-    );
-    const report = await runCanary({
-      apiUrl: s.apiUrl,
-      via: { topic: `projects/${s.config.project}/topics/flights`, emulatorHost: s.emulatorHost! },
+  // Should the writer give up on a write, Pub/Sub's retry policy takes over; 20 attempts make a dead
+  // letter impossible here.
+  it.each<{ delivery: string; count: number; env: Record<string, string>; minRetries: number }>([
+    {
+      delivery: 'push',
       count: 300,
-      deadlineMs: 100_000,
-    });
-    expect(report).toMatchObject({ ok: true, published: 300, found: 300, missing: [], mismatched: [] });
-    expect(await storedCount(s.apiUrl)).toBe(300);
-    const byOutcome = await outcomes(s);
-    // Pushes arrive about one at a time, so most writes hold one row: 30% of them failed at least once.
-    expect(await writeRetries(s)).toBeGreaterThan(30);
-    // None of them reached Pub/Sub: no push was answered with a retryable status.
-    expect(byOutcome.retried ?? 0).toBe(0);
-    expect(byOutcome.stored).toBe(300);
-  }, 180_000);
-
-  it('pull: every published event ends up stored exactly once, the failures absorbed by the writer', async () => {
-    const s = await factory.start(
-      'emulator-30',
-      {
-        DUCTO_PUBSUB: 'emulator',
-        DUCTO_DELIVERY: 'pull',
-        PUBSUB_EMULATOR_HOST: `127.0.0.1:${await freePort()}`,
-        DUCTO_FAULTS: 'warehouse.write.error=0.3',
-        // The fault strikes a write, i.e. a batch: small batches make "30% of the writes" many
-        // independent failures (pulled messages would otherwise fit in a handful of batches).
-        DUCTO_BATCH_MAX_ROWS: '10',
-      },
-      // Should the writer give up on a write, Pub/Sub's retry policy takes over; 20 attempts make a dead letter impossible here.
-      { minBackoffSeconds: 1, maxDeliveryAttempts: 20 },
-      { allowFaults: true },
-    );
-    const report = await runCanary({
-      apiUrl: s.apiUrl,
-      via: { topic: `projects/${s.config.project}/topics/flights`, emulatorHost: s.emulatorHost! },
+      env: {},
+      // Pushes arrive about one at a time, so most writes hold one row: 30% of them fail at least once.
+      minRetries: 30,
+    },
+    {
+      delivery: 'pull',
       count: 500,
-      deadlineMs: 100_000,
-    });
-    expect(report).toMatchObject({ ok: true, published: 500, found: 500, missing: [], mismatched: [] });
-    expect(await storedCount(s.apiUrl)).toBe(500);
-    const byOutcome = await outcomes(s);
-    // About 30% of the writes failed and were tried again in process: none went back to Pub/Sub.
-    expect(await writeRetries(s)).toBeGreaterThan(5);
-    expect(byOutcome.retried ?? 0).toBe(0);
-    expect(byOutcome.stored).toBe(500);
-  }, 180_000);
+      // The fault strikes a write, i.e. a batch: small batches make "30% of the writes" many
+      // independent failures (pulled messages would otherwise fit in a handful of batches).
+      env: { DUCTO_BATCH_MAX_ROWS: '10' },
+      minRetries: 5,
+    },
+  ])(
+    '$delivery: every event stored exactly once, none sent back to Pub/Sub, the failures retried in process',
+    async ({ delivery, count, env, minRetries }) => {
+      const s = await factory.start(
+        `emulator-${delivery}-30`,
+        {
+          DUCTO_PUBSUB: 'emulator',
+          DUCTO_DELIVERY: delivery,
+          PUBSUB_EMULATOR_HOST: `127.0.0.1:${await freePort()}`,
+          DUCTO_FAULTS: 'warehouse.write.error=0.3',
+          ...env,
+        },
+        { minBackoffSeconds: 1, maxDeliveryAttempts: 20 },
+        { allowFaults: true },
+      );
+      const report = await runCanary({
+        apiUrl: s.apiUrl,
+        via: { topic: `projects/${s.config.project}/topics/flights`, emulatorHost: s.emulatorHost! },
+        count,
+        deadlineMs: 100_000,
+      });
+      expect(report).toMatchObject({ ok: true, published: count, found: count, missing: [], mismatched: [] });
+      expect(await storedCount(s.apiUrl)).toBe(count);
+      const byOutcome = await outcomes(s);
+      expect(await writeRetries(s)).toBeGreaterThan(minRetries);
+      // No delivery was answered with a retryable status: nothing reached Pub/Sub's backoff.
+      expect(byOutcome.retried ?? 0).toBe(0);
+      expect(byOutcome.stored).toBe(count);
+    },
+    180_000,
+  );
 });
