@@ -6,7 +6,6 @@
 import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBTimestampValue, TIMESTAMP, VARCHAR } from '@duckdb/node-api';
 import { createDuckDBStore, openDuckDB } from '../src/adapters/duckdb-store.ts';
-import { createApp } from '../src/app.ts';
 import { PACKAGE_ROOT, readConfig } from '../src/config.ts';
 import { createCursorCodec, queryDigest } from '../src/core/cursor.ts';
 import { parseListQuery, parseParams } from '../src/core/query.ts';
@@ -14,7 +13,7 @@ import { loadSchemas } from '../src/core/schema-files.ts';
 import { compileList } from '../src/core/sql/compile.ts';
 import { duckdbDialect } from '../src/core/sql/dialect.ts';
 import type { HttpRequest } from '../src/http/types.ts';
-import { createLogger } from '../src/logger.ts';
+import { buildRuntime } from '../src/runtime.ts';
 import { median } from './stats.ts';
 
 const [db = '', repsArg = '25', fractionArg = '0.8333'] = process.argv.slice(2);
@@ -26,8 +25,8 @@ const schema = schemas.get('flights')!;
 const config = readConfig({ DUCTO_CACHE_TTL_MS: '0', LOG_LEVEL: 'warn' });
 const { instance } = await openDuckDB(db);
 const warehouse = createDuckDBStore(instance);
-await warehouse.ensure([schema]);
-const app = createApp(config, { warehouse, schemas, logger: createLogger(config.logLevel) });
+// The same instance serves the bare queries below; the runtime gets it as an open warehouse.
+const { app } = await buildRuntime(config, { warehouse, schemas: new Map([[schema.name, schema]]) });
 const conn: DuckDBConnection = await instance.connect();
 
 const total = await warehouse.count(schema);

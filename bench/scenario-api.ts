@@ -1,12 +1,9 @@
 import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { createDuckDBStore, openDuckDB } from '../src/adapters/duckdb-store.ts';
-import { createApp } from '../src/app.ts';
 import { readConfig } from '../src/config.ts';
 import { decodeDelivery } from '../src/core/delivery.ts';
-import { loadSchemas } from '../src/core/schema-files.ts';
-import { createLogger } from '../src/logger.ts';
+import { buildRuntime } from '../src/runtime.ts';
 import { peakRssMb, type ServerChild, startServer } from './child.ts';
 import { flights10k, type LoadResult, load, pushBodies } from './load.ts';
 import type { BenchOptions, ScenarioResult } from './options.ts';
@@ -18,12 +15,9 @@ const PATH = '/v1/flights?limit=100';
 
 /** flights-10k into a DuckDB file through ducto's ingest path (decode, validate, micro-batched write). */
 async function preload(db: string): Promise<number> {
-  const config = readConfig({ LOG_LEVEL: 'warn', DUCTO_DB: db });
-  const schemas = loadSchemas(config.schemasDir);
-  const { instance } = await openDuckDB(db);
-  const warehouse = createDuckDBStore(instance);
-  await warehouse.ensure([...schemas.values()]);
-  const app = createApp(config, { warehouse, schemas, logger: createLogger('warn') });
+  const { app, schemas, warehouse, close } = await buildRuntime(
+    readConfig({ LOG_LEVEL: 'warn', DUCTO_DB: db }),
+  );
   const next = pushBodies('f10k');
   const n = flights10k().length;
   for (let i = 0; i < n; i += 1000) {
@@ -37,8 +31,7 @@ async function preload(db: string): Promise<number> {
       throw new Error(`preload: ${bad.eventId} was ${bad.outcome} (${bad.code ?? ''} ${bad.detail ?? ''})`);
   }
   const rows = await warehouse.count(schemas.get('flights')!);
-  await app.close();
-  await warehouse.close();
+  await close();
   return rows;
 }
 

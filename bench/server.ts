@@ -21,14 +21,14 @@ import {
   TIMESTAMP,
   VARCHAR,
 } from '@duckdb/node-api';
-import { createDuckDBStore, openDuckDB } from '../src/adapters/duckdb-store.ts';
-import { createApp } from '../src/app.ts';
+import { openDuckDB } from '../src/adapters/duckdb-store.ts';
 import { readConfig } from '../src/config.ts';
 import { duckdbDdl } from '../src/core/derive/duckdb-ddl.ts';
 import { loadSchemas } from '../src/core/schema-files.ts';
 import { serve } from '../src/http/node-server.ts';
 import type { Handler } from '../src/http/types.ts';
 import { bufferedDestination, createLogger } from '../src/logger.ts';
+import { buildRuntime } from '../src/runtime.ts';
 
 type Stats = Record<string, number>;
 interface Running {
@@ -96,11 +96,8 @@ function parsePush(body: Buffer): { envelope: Envelope; record: Flight } {
 }
 
 async function ingest(db: string): Promise<Running> {
-  const schemas = loadSchemas(config.schemasDir);
-  const { instance } = await openDuckDB(db, config.duckdb);
-  const warehouse = createDuckDBStore(instance);
-  await warehouse.ensure([...schemas.values()]);
-  const app = createApp(config, { warehouse, schemas, logger: logger() });
+  const runtime = await buildRuntime({ ...config, dbPath: db }, { logger: logger() });
+  const { app, schemas, warehouse } = runtime;
   let acks = 0;
   let handling = 0;
   const handler: Handler = async (req) => {
@@ -127,8 +124,7 @@ async function ingest(db: string): Promise<Running> {
     },
     async close() {
       await server.close();
-      await app.close();
-      await warehouse.close();
+      await runtime.close();
     },
   };
 }
@@ -220,11 +216,8 @@ async function limit(): Promise<Running> {
 }
 
 async function api(db: string): Promise<Running> {
-  const schemas = loadSchemas(config.schemasDir);
-  const { instance } = await openDuckDB(db, config.duckdb);
-  const warehouse = createDuckDBStore(instance);
-  await warehouse.ensure([...schemas.values()]);
-  const app = createApp(config, { warehouse, schemas, logger: logger() });
+  const runtime = await buildRuntime({ ...config, dbPath: db }, { logger: logger() });
+  const { app, schemas, warehouse } = runtime;
   // The options `ducto serve` uses for its API server.
   const server = await serve(app.apiHandler, { host: '127.0.0.1', port, maxBodyBytes: 0 });
   return {
@@ -232,8 +225,7 @@ async function api(db: string): Promise<Running> {
     stats: async () => ({ rows: await warehouse.count(schemas.get('flights')!) }),
     async close() {
       await server.close();
-      await app.close();
-      await warehouse.close();
+      await runtime.close();
     },
   };
 }

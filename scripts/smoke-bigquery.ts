@@ -10,11 +10,11 @@ import { BigQuery } from '@google-cloud/bigquery';
 import { managedwriter } from '@google-cloud/bigquery-storage';
 import { createScratchDataset, type ScratchDataset } from '../src/adapters/bigquery-scratch.ts';
 import { createBigQueryStore } from '../src/adapters/bigquery-store.ts';
-import { createApp } from '../src/app.ts';
 import { PACKAGE_ROOT, readConfig } from '../src/config.ts';
 import { loadSchemas } from '../src/core/schema-files.ts';
 import type { EventRow, Warehouse } from '../src/core/warehouse.ts';
 import { createLogger } from '../src/logger.ts';
+import { buildRuntime } from '../src/runtime.ts';
 
 function fail(message: string): never {
   process.stderr.write(`smoke:bigquery: ${message}\n`);
@@ -116,7 +116,11 @@ try {
   const again = await store.write({ dataset: schema.name, rows: rows.slice(0, 20), rejected: [] });
   check(again.refused.length === 0, 'the first 20 events written a second time');
 
-  const app = createApp(config, { warehouse: store, schemas, logger: createLogger('warn') });
+  const { app } = await buildRuntime(config, {
+    warehouse: store,
+    schemas: new Map([[schema.name, schema]]),
+    logger: createLogger('warn'),
+  });
   const get = async (path: string, query = '') => {
     const r = await app.apiHandler({ method: 'GET', path, query, headers: {}, body: null });
     return { status: r.status, body: JSON.parse(String(r.body)) };

@@ -7,12 +7,14 @@ import { createIngest } from './core/ingest.ts';
 import type { Warehouse } from './core/warehouse.ts';
 import { createIngestHandler } from './http/ingest-handler.ts';
 import type { Handler } from './http/types.ts';
+import { type IngestFn, instrumentIngest } from './instrument-ingest.ts';
 import { type Logger, TRACE_FIELD, traceOf } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { VERSION } from './version.ts';
 
 export interface App {
-  ingest: ReturnType<typeof createIngest>;
+  /** The ingest every edge runs, with its metrics (src/instrument-ingest.ts). */
+  ingest: IngestFn;
   ingestHandler: Handler;
   apiHandler: ReturnType<typeof createApiHandler>;
   batcher: MicroBatcher;
@@ -60,12 +62,15 @@ export function createApp(
       }
     },
   );
-  const ingest = createIngest({
-    schemas,
-    defaultDataset: config.defaultDataset,
-    batcher,
-    maxMessageBytes: config.maxMessageBytes,
-  });
+  const ingest = instrumentIngest(
+    createIngest({
+      schemas,
+      defaultDataset: config.defaultDataset,
+      batcher,
+      maxMessageBytes: config.maxMessageBytes,
+    }),
+    metrics,
+  );
   let openapi: unknown;
   const apiHandler = createApiHandler({
     schemas,
@@ -95,7 +100,7 @@ export function createApp(
   });
   return {
     ingest,
-    ingestHandler: createIngestHandler(ingest, metrics),
+    ingestHandler: createIngestHandler(ingest),
     apiHandler,
     batcher,
     metrics,

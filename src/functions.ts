@@ -6,28 +6,18 @@
 
 import type { Request, Response } from '@google-cloud/functions-framework';
 import * as ff from '@google-cloud/functions-framework';
-import { type App, createApp } from './app.ts';
+import type { App } from './app.ts';
 import { readConfig } from './config.ts';
 import { decodeDelivery } from './core/delivery.ts';
-import { loadSchemas, selectSchemas } from './core/schema-files.ts';
-import { recordOutcome, recordRetry } from './http/ingest-handler.ts';
 import type { HttpRequest } from './http/types.ts';
-import { createLogger } from './logger.ts';
-import { createWarehouse } from './warehouse-factory.ts';
+import { buildRuntime } from './runtime.ts';
 
 // One app per function instance, built on first use: the framework's model is one module per
 // instance, so this is the single place where ducto keeps module state.
 let app: Promise<App> | null = null;
 
 function getApp(): Promise<App> {
-  app ??= (async () => {
-    const config = readConfig(process.env);
-    const logger = createLogger(config.logLevel);
-    const schemas = selectSchemas(loadSchemas(config.schemasDir), config.datasets);
-    const warehouse = await createWarehouse(config);
-    await warehouse.ensure([...schemas.values()]);
-    return createApp(config, { warehouse, schemas, logger });
-  })();
+  app ??= buildRuntime(readConfig(process.env)).then((runtime) => runtime.app);
   app.catch(() => {
     app = null;
   });
@@ -37,13 +27,8 @@ function getApp(): Promise<App> {
 export async function ingestCloudEvent(event: ff.CloudEvent<unknown>): Promise<void> {
   const a = await getApp();
   const delivery = decodeDelivery({ specversion: event.specversion, source: event.source, data: event.data });
-  try {
-    recordOutcome(a.metrics, await a.ingest(delivery, null), Date.now() * 1000);
-  } catch (error) {
-    recordRetry(a.metrics, delivery.message.attributes.dataset ?? null, error);
-    // The framework answers 500 to a throw, which Pub/Sub treats as a nack and redelivers.
-    throw error;
-  }
+  // The framework answers 500 to a throw, which Pub/Sub treats as a nack and redelivers.
+  await a.ingest(delivery, null);
 }
 
 export async function apiHttp(req: Request, res: Response): Promise<void> {

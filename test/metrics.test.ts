@@ -1,13 +1,16 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../src/app.ts';
 import type { Stack } from '../src/cli/serve.ts';
 import { DuctoError } from '../src/core/errors.ts';
 import { createLogger } from '../src/logger.ts';
 import { createMetrics } from '../src/metrics.ts';
+import { buildRuntime } from '../src/runtime.ts';
 import { flightsSample } from './helpers/api-harness.ts';
 import { MALFORMED } from './helpers/malformed.ts';
 import { push } from './helpers/push-client.ts';
+import { ROOT } from './helpers/schemas.ts';
 import { stackFactory } from './helpers/stacks.ts';
 
 const stacks = stackFactory('metrics');
@@ -198,7 +201,8 @@ describe('API request log lines', () => {
         done();
       },
     });
-    const app = createApp(s.config, {
+    // A second app on the stack's warehouse, logging to the sink.
+    const { app, close } = await buildRuntime(s.config, {
       warehouse: s.warehouse,
       schemas: s.app.schemas,
       logger: createLogger('info', sink),
@@ -230,16 +234,13 @@ describe('API request log lines', () => {
       // No rows and no query values in the log.
       expect(JSON.stringify(lines)).not.toMatch(/limit=|"data"/);
     } finally {
-      await app.close();
+      await close();
     }
   });
 });
 
 describe('docs/observability.md metrics catalogue', () => {
   it('lists every metric ducto registers (the process defaults aside)', async () => {
-    const { readFileSync } = await import('node:fs');
-    const { join } = await import('node:path');
-    const { ROOT } = await import('./helpers/schemas.ts');
     const doc = readFileSync(join(ROOT, 'docs/observability.md'), 'utf8');
     const listed = new Set([...doc.matchAll(/^\| `(ducto_[a-z0-9_]+)` \|/gm)].map((m) => m[1]));
     const registered = (await createMetrics(undefined, { defaults: false }).registry.getMetricsAsJSON()).map(

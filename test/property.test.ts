@@ -22,6 +22,7 @@ import { bigqueryDialect, type Dialect, duckdbDialect } from '../src/core/sql/di
 import { partitionPolicy } from '../src/core/sql/partition-range.ts';
 import type { EventRow, Filter, Keyset, ListQuery, RejectedRow, StatsQuery } from '../src/core/warehouse.ts';
 import { createIngestHandler } from '../src/http/ingest-handler.ts';
+import { instrumentIngest } from '../src/instrument-ingest.ts';
 import { createMetrics } from '../src/metrics.ts';
 import { createHarness, type Harness } from './helpers/api-harness.ts';
 import { MALFORMED, valid as validFlightRecord } from './helpers/malformed.ts';
@@ -654,7 +655,9 @@ describe('property: the decoder and the validator never throw, they classify', (
 
   it('the push endpoint answers any request body with 204 or a classified 4xx', async () => {
     const { ingest } = memoryIngest();
-    const handler = createIngestHandler(ingest, createMetrics(undefined, { defaults: false }));
+    const handler = createIngestHandler(
+      instrumentIngest(ingest, createMetrics(undefined, { defaults: false })),
+    );
     const bodies = fc.oneof(
       fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)),
       fc.string({ unit: 'binary', maxLength: 200 }).map((s) => Buffer.from(s)),

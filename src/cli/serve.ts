@@ -2,14 +2,11 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { PubSub } from '@google-cloud/pubsub';
-import { createDuckDBStore, openDuckDB } from '../adapters/duckdb-store.ts';
-import { createApp } from '../app.ts';
+import type { App } from '../app.ts';
 import { type Config, readConfig, type ServeFlags } from '../config.ts';
 import type { DatasetSchema } from '../core/dataset-schema.ts';
 import { PUSH_BODY_LIMIT_BYTES } from '../core/delivery.ts';
 import { DuctoError } from '../core/errors.ts';
-import { FaultInjector } from '../core/faults.ts';
-import { loadSchemas, selectSchemas } from '../core/schema-files.ts';
 import type { Warehouse } from '../core/warehouse.ts';
 import { createDashboardHandler } from '../dashboard/page.ts';
 import { type RunningServer, serve as serveHttp } from '../http/node-server.ts';
@@ -22,6 +19,7 @@ import {
 } from '../pubsub/emulator.ts';
 import { type PullBridge, startPullBridge } from '../pubsub/pull-bridge.ts';
 import { ensureTopology } from '../pubsub/topology.ts';
+import { buildRuntime } from '../runtime.ts';
 import { publish } from './publish.ts';
 
 export interface Stack {
@@ -35,7 +33,7 @@ export interface Stack {
   pullBridge: PullBridge | null;
   emulatorHost: string | null;
   warehouse: Warehouse;
-  app: ReturnType<typeof createApp>;
+  app: App;
   /** Resolves when seeding has finished (immediately when there was nothing to seed). */
   seeded: Promise<void>;
   stop(): Promise<void>;
@@ -63,23 +61,21 @@ export interface StackOptions {
 }
 
 export async function startStack(config: Config, logger: Logger, options: StackOptions = {}): Promise<Stack> {
-  const schemas = selectSchemas(loadSchemas(config.schemasDir), config.datasets);
-  const db = await openDuckDB(config.dbPath, config.duckdb);
-  const store = createDuckDBStore(db.instance, { closeInstance: true });
-  await store.ensure([...schemas.values()]);
-  let base: Warehouse = store;
-  if (config.faults) {
-    logger.warn({ faults: config.faults }, 'fault injection is ON (DUCTO_FAULTS, --allow-faults)');
-    base = new FaultInjector(config.faults).wrap(store);
+  if (config.warehouse !== 'duckdb') {
+    // The local stack is one process around one DuckDB file; BigQuery is served by the container
+    // roles and the functions (which also take DUCTO_WAREHOUSE), never silently swapped for DuckDB.
+    throw new DuctoError(
+      'config_invalid',
+      `ducto serve runs the local stack on DuckDB; DUCTO_WAREHOUSE=${config.warehouse} is for the deployed services (node dist/server.js api|ingest, or the functions)`,
+    );
   }
-  const warehouse = options.wrapWarehouse ? options.wrapWarehouse(base) : base;
-  const app = createApp(config, {
-    warehouse,
-    schemas,
+  const runtime = await buildRuntime(config, {
     logger,
+    ...(options.wrapWarehouse && { wrapWarehouse: options.wrapWarehouse }),
     // The live dashboard is a local-stack convenience; deployed functions do not serve it.
     extraRoutes: { '/dashboard': createDashboardHandler() },
   });
+  const { app, schemas, warehouse } = runtime;
   const onError = (err: unknown) => logger.error({ code: 'internal', err }, 'request failed');
   const ingestServer = await serveHttp(app.ingestHandler, {
     host: config.host,
@@ -124,7 +120,6 @@ export async function startStack(config: Config, logger: Logger, options: StackO
           pubsub,
           datasets: [...schemas.keys()],
           ingest: app.ingest,
-          metrics: app.metrics,
           logger,
           maxMessages: config.pullMaxMessages,
         });
@@ -160,7 +155,7 @@ export async function startStack(config: Config, logger: Logger, options: StackO
           await ingestServer.close();
           await app.close();
           await api.close();
-          await warehouse.close();
+          await runtime.close();
           if (stopEmulator) await stopEmulator();
         })();
         return stopping;
@@ -171,8 +166,7 @@ export async function startStack(config: Config, logger: Logger, options: StackO
     await pubsub?.close().catch(() => {});
     await apiServer?.close();
     await ingestServer.close();
-    await app.close();
-    await warehouse.close();
+    await runtime.close();
     if (stopEmulator) await stopEmulator();
     throw error;
   }

@@ -1,9 +1,8 @@
 import { Duration, type Message, type PubSub, type Subscription } from '@google-cloud/pubsub';
 import type { Delivery } from '../core/delivery.ts';
 import { DuctoError } from '../core/errors.ts';
-import { type IngestFn, recordOutcome, recordRetry } from '../http/ingest-handler.ts';
+import type { IngestFn } from '../instrument-ingest.ts';
 import type { Logger } from '../logger.ts';
-import type { Metrics } from '../metrics.ts';
 import { pullSubscriptionName } from './topology.ts';
 
 /*
@@ -19,9 +18,8 @@ import { pullSubscriptionName } from './topology.ts';
 export interface PullBridgeOptions {
   pubsub: PubSub;
   datasets: string[];
-  /** The ingest the push endpoint runs (`App.ingest`). */
+  /** The ingest the push endpoint runs (`App.ingest`, which counts every outcome). */
   ingest: IngestFn;
-  metrics: Metrics;
   logger: Logger;
   /** Messages one dataset's subscriber holds unacknowledged at most (flow control). */
   maxMessages: number;
@@ -66,20 +64,18 @@ export function deliveryOf(message: Message, subscription: string): Delivery {
 }
 
 export function startPullBridge(options: PullBridgeOptions): PullBridge {
-  const { ingest, metrics, logger } = options;
+  const { ingest, logger } = options;
   const counts: PullBridgeCounts = { received: 0, acked: 0, nacked: 0 };
   const subscriptions: Subscription[] = [];
 
   const handle = async (dataset: string, name: string, message: Message): Promise<void> => {
     counts.received++;
     try {
-      const result = await ingest(deliveryOf(message, name), dataset);
-      recordOutcome(metrics, result, Date.now() * 1000);
+      await ingest(deliveryOf(message, name), dataset);
       message.ack();
       counts.acked++;
     } catch (error) {
       // What the push endpoint answers non-2xx to: left to Pub/Sub's retry, then its dead letter.
-      recordRetry(metrics, dataset, error);
       if (!(error instanceof DuctoError)) {
         logger.error(
           { code: 'internal', err: error, dataset, messageId: message.id },

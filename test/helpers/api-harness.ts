@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createDuckDBStore, openDuckDB } from '../../src/adapters/duckdb-store.ts';
-import { type App, createApp } from '../../src/app.ts';
+import type { App } from '../../src/app.ts';
 import { readConfig } from '../../src/config.ts';
 import type { DatasetSchema } from '../../src/core/dataset-schema.ts';
 import { decodeDelivery, encodePushEnvelope } from '../../src/core/delivery.ts';
@@ -9,6 +8,7 @@ import type { Warehouse } from '../../src/core/warehouse.ts';
 import type { HttpRequest, HttpResponse } from '../../src/http/types.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';
+import { buildRuntime } from '../../src/runtime.ts';
 import { allSchemas, ROOT } from './schemas.ts';
 
 export type FlightRecord = {
@@ -54,17 +54,16 @@ export async function createHarness(
   options: { warehouse?: (w: Warehouse) => Warehouse; env?: Record<string, string> } = {},
 ): Promise<Harness> {
   const schemas = allSchemas();
-  const { instance } = await openDuckDB(':memory:');
-  const base = createDuckDBStore(instance, { closeInstance: true });
-  await base.ensure([...schemas.values()]);
-  const warehouse = options.warehouse ? options.warehouse(base) : base;
-  const config = readConfig({ DUCTO_BATCH_MAX_MS: '2', ...options.env });
-  const app = createApp(config, {
-    warehouse,
-    schemas,
-    logger: createLogger('silent'),
-    metrics: createMetrics(undefined, { defaults: false }),
-  });
+  const runtime = await buildRuntime(
+    readConfig({ DUCTO_BATCH_MAX_MS: '2', DUCTO_DB: ':memory:', ...options.env }),
+    {
+      schemas,
+      logger: createLogger('silent'),
+      metrics: createMetrics(undefined, { defaults: false }),
+      ...(options.warehouse && { wrapWarehouse: options.warehouse }),
+    },
+  );
+  const { app, warehouse } = runtime;
   return {
     app,
     warehouse,
@@ -96,9 +95,6 @@ export async function createHarness(
       const bad = results.filter((r) => r.outcome === 'rejected');
       if (bad.length > 0) throw new Error(`ingest rejected ${bad.length}: ${bad[0]!.code} ${bad[0]!.detail}`);
     },
-    async close() {
-      await app.close();
-      await base.close();
-    },
+    close: () => runtime.close(),
   };
 }
