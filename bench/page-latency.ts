@@ -5,7 +5,8 @@
  */
 import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBTimestampValue, TIMESTAMP, VARCHAR } from '@duckdb/node-api';
-import { createDuckDBStore, openDuckDB } from '../src/adapters/duckdb-store.ts';
+import { openDuckDB } from '../src/adapters/duckdb/open.ts';
+import { createDuckDBStore } from '../src/adapters/duckdb/store.ts';
 import { PACKAGE_ROOT, readConfig } from '../src/config.ts';
 import { createCursorCodec, queryDigest } from '../src/core/cursor.ts';
 import { parseListQuery, parseParams } from '../src/core/query.ts';

@@ -21,7 +21,7 @@ import {
   TIMESTAMP,
   VARCHAR,
 } from '@duckdb/node-api';
-import { openDuckDB } from '../src/adapters/duckdb-store.ts';
+import { openDuckDB } from '../src/adapters/duckdb/open.ts';
 import { readConfig } from '../src/config.ts';
 import { duckdbDdl } from '../src/core/derive/duckdb-ddl.ts';
 import { loadSchemas } from '../src/core/schema-files.ts';

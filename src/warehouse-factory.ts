@@ -1,4 +1,5 @@
-import { createDuckDBStore, openDuckDB } from './adapters/duckdb-store.ts';
+import { openDuckDB } from './adapters/duckdb/open.ts';
+import { createDuckDBStore } from './adapters/duckdb/store.ts';
 import type { Config } from './config.ts';
 import type { Warehouse } from './core/warehouse.ts';
 
