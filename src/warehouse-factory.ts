@@ -14,7 +14,7 @@ export async function createWarehouse(config: Config): Promise<Warehouse> {
     const [{ BigQuery }, { managedwriter }, { createBigQueryStore }] = await Promise.all([
       import('@google-cloud/bigquery'),
       import('@google-cloud/bigquery-storage'),
-      import('./adapters/bigquery-store.ts'),
+      import('./adapters/bigquery/store.ts'),
     ]);
     return createBigQueryStore({
       bigquery: new BigQuery({ projectId: bq.project, ...(bq.location ? { location: bq.location } : {}) }),

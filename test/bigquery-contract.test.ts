@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { createScratchDataset } from '../src/adapters/bigquery-scratch.ts';
-import { createBigQueryStore } from '../src/adapters/bigquery-store.ts';
+import { createScratchDataset } from '../src/adapters/bigquery/scratch.ts';
+import { createBigQueryStore } from '../src/adapters/bigquery/store.ts';
 import { readConfig } from '../src/config.ts';
 import { describeWarehouseContract } from './contract/warehouse-contract.ts';
 

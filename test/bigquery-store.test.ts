@@ -13,9 +13,9 @@ import type {
   BigQueryJob,
   BigQueryRow,
   StorageWriteClient,
-} from '../src/adapters/bigquery-clients.ts';
-import { type BigQueryStoreOptions, createBigQueryStore } from '../src/adapters/bigquery-store.ts';
-import { MAX_REQUEST_BYTES } from '../src/adapters/bigquery-writer.ts';
+} from '../src/adapters/bigquery/clients.ts';
+import { type BigQueryStoreOptions, createBigQueryStore } from '../src/adapters/bigquery/store.ts';
+import { MAX_REQUEST_BYTES } from '../src/adapters/bigquery/writer.ts';
 import type { DatasetSchema } from '../src/core/dataset-schema.ts';
 import { bigqueryTableResource, bigqueryTables } from '../src/core/derive/bigquery-schema.ts';
 import type { DuctoError } from '../src/core/errors.ts';
@@ -25,7 +25,7 @@ import { flights, ROOT } from './helpers/schemas.ts';
 
 /**
  * Fakes of the two Google clients at the boundary the adapter calls (the methods of
- * bigquery-clients.ts): they record what would go over the wire and answer what a test tells them.
+ * adapters/bigquery/clients.ts): they record what would go over the wire and answer what a test tells them.
  */
 
 interface SentJob {

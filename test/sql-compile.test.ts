@@ -9,6 +9,7 @@ import {
   compileFreshness,
   compileGet,
   compileList,
+  compileRejected,
   compileStats,
 } from '../src/core/sql/compile.ts';
 import { bigqueryDialect, type Dialect, duckdbDialect } from '../src/core/sql/dialect.ts';
@@ -80,6 +81,7 @@ const cases: Record<string, (d: Dialect, s: DatasetSchema) => CompiledQuery> = {
   get: (d, s) => compileGet(d, s, 'ev-42'),
   freshness: (d, s) => compileFreshness(d, s),
   count: (d, s) => compileCount(d, s),
+  rejected: (d, s) => compileRejected(d, s, 50),
 };
 
 function render(q: CompiledQuery): string {

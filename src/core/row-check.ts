@@ -1,6 +1,6 @@
 import type { FieldSpec } from './dataset-schema.ts';
 import type { Value } from './record.ts';
-import type { EventRow } from './warehouse.ts';
+import type { EventRow, WriteResult } from './warehouse.ts';
 
 /** Whether a value has the JS type of a field of this type (timestamps are epoch microseconds). */
 export function fitsType(type: FieldSpec['type'], v: Value): boolean {
@@ -34,4 +34,26 @@ export function eventProblem(fields: FieldSpec[], row: EventRow): string | null 
     if (!fitsType(f.type, v)) return `${f.name} is not a ${f.type}`;
   }
   return null;
+}
+
+/**
+ * A batch as every adapter sends it: the first copy of each event id (a second copy in one batch is
+ * only a duplicate, and an INSERT holding one key twice fails), and the rows that cannot be stored as
+ * typed refused one by one with their reason, before anything is sent.
+ */
+export function screenBatch(
+  fields: FieldSpec[],
+  rows: EventRow[],
+): { rows: EventRow[]; refused: WriteResult['refused'] } {
+  const kept: EventRow[] = [];
+  const refused: WriteResult['refused'] = [];
+  const seen = new Set<string>();
+  for (const row of rows) {
+    if (seen.has(row.eventId)) continue;
+    seen.add(row.eventId);
+    const problem = eventProblem(fields, row);
+    if (problem === null) kept.push(row);
+    else refused.push({ eventId: row.eventId, code: 'warehouse_rejected', detail: problem });
+  }
+  return { rows: kept, refused };
 }

@@ -3,21 +3,24 @@
  * holds ids stored already) and the reads, on pools of writer and reader connections.
  */
 import { DuckDBBlobValue, type DuckDBConnection, type DuckDBInstance } from '@duckdb/node-api';
-import { type DatasetSchema, tableNames } from '../../core/dataset-schema.ts';
+import type { DatasetSchema } from '../../core/dataset-schema.ts';
 import { duckdbDdl } from '../../core/derive/duckdb-ddl.ts';
-import { DuctoError, type RejectCode } from '../../core/errors.ts';
+import { DuctoError } from '../../core/errors.ts';
 import type { Value } from '../../core/record.ts';
-import { eventProblem } from '../../core/row-check.ts';
+import { screenBatch } from '../../core/row-check.ts';
 import {
   type CompiledQuery,
   compileCount,
   compileFreshness,
   compileGet,
   compileList,
+  compileRejected,
   compileStats,
+  REJECTED_SELECT,
+  readFreshness,
+  readRejected,
 } from '../../core/sql/compile.ts';
 import { duckdbDialect as dialect } from '../../core/sql/dialect.ts';
-import type { Micros } from '../../core/time.ts';
 import type {
   EventRow,
   RejectedRow,
@@ -200,24 +203,13 @@ export function createDuckDBStore(instance: DuckDBInstance, options: DuckDBStore
   async function writeBatch(conn: DuckDBConnection, batch: WriteBatch): Promise<WriteResult> {
     const schema = schemas.get(batch.dataset);
     if (!schema) throw new DuctoError('internal', `dataset ${batch.dataset} was not ensured on this store`);
-    const refused: WriteResult['refused'] = [];
-    const seen = new Set<string>();
-    // Event ids as DuckDB stores them (well-formed), to the id the caller knows.
+    const screened = screenBatch(schema.fields, batch.rows);
+    const { refused } = screened;
+    // Event ids as DuckDB stores them (well-formed), to the id the caller knows: two ids that differ
+    // only in a lone surrogate are one key here.
     const ids = new Map<string, string>();
     const rows: EventRow[] = [];
-    for (const row of batch.rows) {
-      // An INSERT holding one key twice fails: keep the first.
-      if (seen.has(row.eventId)) continue;
-      seen.add(row.eventId);
-      const problem = eventProblem(schema.fields, row);
-      if (problem !== null) {
-        refused.push({
-          eventId: row.eventId,
-          code: 'warehouse_rejected' satisfies RejectCode,
-          detail: problem,
-        });
-        continue;
-      }
+    for (const row of screened.rows) {
       const id = text(row.eventId);
       if (ids.has(id)) continue;
       ids.set(id, row.eventId);
@@ -310,10 +302,7 @@ export function createDuckDBStore(instance: DuckDBInstance, options: DuckDBStore
 
     async freshness(schema) {
       const [row] = await query('freshness', compileFreshness(dialect, schema));
-      return {
-        newestEventTime: (row?.newest_event_time as number | null) ?? null,
-        newestIngestedAt: (row?.newest_ingested_at as number | null) ?? null,
-      };
+      return readFreshness(row);
     },
 
     async count(schema) {
@@ -322,25 +311,18 @@ export function createDuckDBStore(instance: DuckDBInstance, options: DuckDBStore
     },
 
     async rejected(schema, limit) {
-      if (!Number.isSafeInteger(limit) || limit < 0)
-        throw new DuctoError('internal', 'limit must be an integer ≥ 0');
-      const sql =
-        'SELECT message_id, event_id, code, detail, payload, CAST(attributes AS VARCHAR), publish_time, received_at ' +
-        `FROM ${dialect.table(tableNames(schema).rejected)} ORDER BY received_at DESC, message_id DESC LIMIT ${limit}`;
+      const q = compileRejected(dialect, schema, limit);
       return read('rejected', async (conn) => {
-        const reader = await conn.runAndReadAll(sql);
-        return reader
-          .getRows()
-          .map(([messageId, eventId, code, detail, payload, attributes, publishTime, receivedAt]) => ({
-            messageId: messageId as string,
-            eventId: eventId as string | null,
-            code: code as RejectCode,
-            detail: detail as string,
-            payload: payload instanceof DuckDBBlobValue ? payload.bytes : null,
-            attributes: JSON.parse(attributes as string) as Record<string, string>,
-            publishTime: toValue(publishTime!) as Micros | null,
-            receivedAt: toValue(receivedAt!) as Micros,
-          }));
+        const reader = await conn.runAndReadAll(q.sql, ...bind(q.params));
+        // The payload is a BLOB, which the generic value mapping does not take: read it apart.
+        return reader.getRows().map((row) => {
+          const r: Record<string, unknown> = {};
+          REJECTED_SELECT.forEach((name, i) => {
+            r[name] = name === 'payload' ? null : toValue(row[i]!);
+          });
+          const payload = row[REJECTED_SELECT.indexOf('payload')];
+          return readRejected(r, payload instanceof DuckDBBlobValue ? payload.bytes : null);
+        });
       });
     },
 

@@ -1,8 +1,9 @@
 import { type DatasetSchema, type FieldSpec, type FieldType, tableNames } from '../dataset-schema.ts';
-import { DuctoError } from '../errors.ts';
+import { DuctoError, type RejectCode } from '../errors.ts';
 import type { Value } from '../record.ts';
 import { fitsType } from '../row-check.ts';
-import type { Filter, ListQuery, StatsQuery } from '../warehouse.ts';
+import type { Micros } from '../time.ts';
+import type { Filter, Freshness, ListQuery, RejectedRow, StatsQuery } from '../warehouse.ts';
 import type { Dialect } from './dialect.ts';
 import type { RangeScope, TimeBounds, TimeRange } from './partition-range.ts';
 
@@ -234,6 +235,67 @@ export function compileFreshness(d: Dialect, schema: DatasetSchema): CompiledQue
     `SELECT ${newest(schema.time.field, 'newest_event_time')}, ${newest('ingested_at', 'newest_ingested_at')}` +
     `\nFROM ${src.from}${where(src.where)}`;
   return { sql, params: params.list };
+}
+
+/** What the freshness query answered, as the port reports it. */
+export function readFreshness(row: Record<string, unknown> | undefined): Freshness {
+  return {
+    newestEventTime: (row?.newest_event_time as Micros | null | undefined) ?? null,
+    newestIngestedAt: (row?.newest_ingested_at as Micros | null | undefined) ?? null,
+  };
+}
+
+/** The columns `compileRejected` selects, in this order. */
+export const REJECTED_SELECT = [
+  'message_id',
+  'event_id',
+  'code',
+  'detail',
+  'payload',
+  'attributes',
+  'publish_time',
+  'received_at',
+] as const;
+
+/**
+ * The newest rows of `<dataset>_rejected` (for operations and tests): attributes as JSON text,
+ * times as the dialect selects them, and on a partitioned warehouse only the lookup range.
+ */
+export function compileRejected(d: Dialect, schema: DatasetSchema, limit: number): CompiledQuery {
+  if (!Number.isSafeInteger(limit) || limit < 0)
+    throw new DuctoError('internal', 'limit must be an integer ≥ 0');
+  const params = new Params(d);
+  const c = d.column;
+  const at = c('received_at');
+  const select = [
+    ...REJECTED_SELECT.slice(0, 5).map((name) => c(name)),
+    `${d.jsonText(c('attributes'))} AS ${c('attributes')}`,
+    `${d.selectTimestamp(c('publish_time'))} AS ${c('publish_time')}`,
+    `${d.selectTimestamp(at)} AS ${at}`,
+  ];
+  const range = rangeOf(d, 'lookup', { from: null, to: null });
+  const conditions =
+    range === null
+      ? []
+      : [`${at} >= ${params.add(range.from, 'TIMESTAMP')} AND ${at} < ${params.add(range.to, 'TIMESTAMP')}`];
+  const sql =
+    `SELECT ${select.join(', ')}\nFROM ${d.table(tableNames(schema).rejected)}${where(conditions)}` +
+    `\nORDER BY ${at} DESC, ${c('message_id')} DESC\nLIMIT ${d.bindLimit ? params.add(limit, 'INT64') : limit}`;
+  return { sql, params: params.list };
+}
+
+/** A row of `compileRejected`'s answer, once the adapter has read the payload as bytes. */
+export function readRejected(r: Record<string, unknown>, payload: Uint8Array | null): RejectedRow {
+  return {
+    messageId: r.message_id as string,
+    eventId: (r.event_id as string | null | undefined) ?? null,
+    code: r.code as RejectCode,
+    detail: r.detail as string,
+    payload,
+    attributes: JSON.parse(r.attributes as string) as Record<string, string>,
+    publishTime: (r.publish_time as Micros | null | undefined) ?? null,
+    receivedAt: r.received_at as Micros,
+  };
 }
 
 export function compileCount(d: Dialect, schema: DatasetSchema): CompiledQuery {

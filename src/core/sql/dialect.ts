@@ -19,6 +19,8 @@ export interface Dialect {
   truncate(expr: string, unit: 'hour' | 'day'): string;
   /** A timestamp as selected: the adapter must read it back as epoch microseconds. */
   selectTimestamp(expr: string): string;
+  /** A JSON column as its JSON text. */
+  jsonText(expr: string): string;
   /** Binds LIMIT as a parameter too, so no value at all is written into the SQL text. */
   readonly bindLimit?: boolean;
   /**
@@ -51,6 +53,7 @@ export const duckdbDialect: Dialect = {
   placeholder: (name) => `$${checkIdent(name)}`,
   truncate: (expr, unit) => `date_trunc('${unit}', ${expr})`,
   selectTimestamp: (expr) => expr,
+  jsonText: (expr) => `CAST(${expr} AS VARCHAR)`,
 };
 
 export interface BigQueryDialectOptions {
@@ -87,6 +90,7 @@ export function bigqueryDialect(options: BigQueryDialectOptions): Dialect {
     placeholder: (name) => `@${checkIdent(name)}`,
     truncate: (expr, unit) => `TIMESTAMP_TRUNC(${expr}, ${unit === 'hour' ? 'HOUR' : 'DAY'}, 'UTC')`,
     selectTimestamp: (expr) => `UNIX_MICROS(${expr})`,
+    jsonText: (expr) => `TO_JSON_STRING(${expr})`,
     bindLimit: true,
     partitions: {
       policy: options.partitions ?? ALL_PARTITIONS,

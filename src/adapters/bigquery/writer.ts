@@ -1,9 +1,9 @@
 import { adapt, managedwriter } from '@google-cloud/bigquery-storage';
-import type { BigQueryTable } from '../core/derive/bigquery-schema.ts';
-import { DuctoError } from '../core/errors.ts';
-import { backoffDelay, DEFAULT_RETRY_POLICY, type RetryPolicy } from '../core/retry.ts';
-import type { AppendConnection, AppendRowsResponse, StorageWriteClient } from './bigquery-clients.ts';
-import { approxBytes, type JsonRow } from './bigquery-rows.ts';
+import type { BigQueryTable } from '../../core/derive/bigquery-schema.ts';
+import { DuctoError } from '../../core/errors.ts';
+import { backoffDelay, DEFAULT_RETRY_POLICY, type RetryPolicy } from '../../core/retry.ts';
+import type { AppendConnection, AppendRowsResponse, StorageWriteClient } from './clients.ts';
+import { approxBytes, type JsonRow } from './rows.ts';
 
 /**
  * The writers' one retry policy (core/retry.ts), applied here to each append request: only this

@@ -1,36 +1,36 @@
-import { type DatasetSchema, tableNames } from '../core/dataset-schema.ts';
-import { type BigQueryTable, bigqueryTableResource, bigqueryTables } from '../core/derive/bigquery-schema.ts';
-import { DuctoError, type RejectCode } from '../core/errors.ts';
-import { eventProblem } from '../core/row-check.ts';
+import { type DatasetSchema, tableNames } from '../../core/dataset-schema.ts';
+import {
+  type BigQueryTable,
+  bigqueryTableResource,
+  bigqueryTables,
+} from '../../core/derive/bigquery-schema.ts';
+import { DuctoError } from '../../core/errors.ts';
+import { screenBatch } from '../../core/row-check.ts';
 import {
   type CompiledQuery,
   compileCount,
   compileFreshness,
   compileGet,
   compileList,
+  compileRejected,
   compileStats,
-} from '../core/sql/compile.ts';
-import { bigqueryDialect } from '../core/sql/dialect.ts';
-import { partitionPolicy } from '../core/sql/partition-range.ts';
-import type { Micros } from '../core/time.ts';
-import type {
-  EventRow,
-  StatsRow,
-  StoredEvent,
-  Warehouse,
-  WriteBatch,
-  WriteResult,
-} from '../core/warehouse.ts';
-import type { BigQueryClient, StorageWriteClient } from './bigquery-clients.ts';
-import { createQueryRunner } from './bigquery-query.ts';
-import { eventJson, rejectedJson } from './bigquery-rows.ts';
+  readFreshness,
+  readRejected,
+} from '../../core/sql/compile.ts';
+import { bigqueryDialect } from '../../core/sql/dialect.ts';
+import { partitionPolicy } from '../../core/sql/partition-range.ts';
+import type { Micros } from '../../core/time.ts';
+import type { StatsRow, StoredEvent, Warehouse, WriteBatch, WriteResult } from '../../core/warehouse.ts';
+import type { BigQueryClient, StorageWriteClient } from './clients.ts';
+import { createQueryRunner } from './query.ts';
+import { eventJson, rejectedJson } from './rows.ts';
 import {
   type AppendTarget,
   appendTarget,
   createAppender,
   DEFAULT_RETRY,
   type RetryOptions,
-} from './bigquery-writer.ts';
+} from './writer.ts';
 
 export interface BigQueryStoreOptions {
   /** A `BigQuery` client from `@google-cloud/bigquery` (or an object with the same methods). */
@@ -71,9 +71,9 @@ interface Tables {
 }
 
 /**
- * The Warehouse port on BigQuery. Writes go through the Storage Write API (bigquery-writer.ts); reads
+ * The Warehouse port on BigQuery. Writes go through the Storage Write API (writer.ts); reads
  * are the compiled queries of the shared compiler, each filtered to its partitions and deduplicated
- * (sql/dedup.ts), bound by name, capped in bytes and run in short-query mode (bigquery-query.ts). The
+ * (sql/dedup.ts), bound by name, capped in bytes and run in short-query mode (query.ts). The
  * caller passes the clients in; this never constructs one.
  */
 export function createBigQueryStore(options: BigQueryStoreOptions): Warehouse {
@@ -125,17 +125,8 @@ export function createBigQueryStore(options: BigQueryStoreOptions): Warehouse {
     const tables = ensured.get(batch.dataset);
     if (!tables) throw new DuctoError('internal', `dataset ${batch.dataset} was written before ensure()`);
     const { fields } = tables.schema;
-    const refused: WriteResult['refused'] = [];
-    const rows: EventRow[] = [];
-    const seen = new Set<string>();
-    for (const row of batch.rows) {
-      // A second copy in one batch would only be deduplicated later; it is cheaper not to send it.
-      if (seen.has(row.eventId)) continue;
-      seen.add(row.eventId);
-      const problem = eventProblem(fields, row);
-      if (problem === null) rows.push(row);
-      else refused.push({ eventId: row.eventId, code: 'warehouse_rejected', detail: problem });
-    }
+    // A second copy in one batch would only be deduplicated when read: it is cheaper not to send it.
+    const { rows, refused } = screenBatch(fields, batch.rows);
     const none = { refused: new Map<number, string>(), retries: 0 };
     const [events, rejected] = await Promise.all([
       rows.length === 0
@@ -171,7 +162,7 @@ export function createBigQueryStore(options: BigQueryStoreOptions): Warehouse {
 
   return {
     kind: 'bigquery',
-    // Each append request is retried under the writers' policy by bigquery-writer.ts.
+    // Each append request is retried under the writers' policy by writer.ts.
     retriesWrites: true,
 
     async ensure(list) {
@@ -218,10 +209,7 @@ export function createBigQueryStore(options: BigQueryStoreOptions): Warehouse {
 
     async freshness(schema) {
       const [row] = await rows(compileFreshness(dialect, schema), 'freshness');
-      return {
-        newestEventTime: (row?.newest_event_time as number | null | undefined) ?? null,
-        newestIngestedAt: (row?.newest_ingested_at as number | null | undefined) ?? null,
-      };
+      return readFreshness(row);
     },
 
     async count(schema) {
@@ -230,35 +218,9 @@ export function createBigQueryStore(options: BigQueryStoreOptions): Warehouse {
     },
 
     async rejected(schema, limit) {
-      if (!Number.isSafeInteger(limit) || limit < 0)
-        throw new DuctoError('internal', 'limit must be an integer ≥ 0');
-      const c = dialect.column;
-      const at = c('received_at');
-      const range = policy.range('lookup', { from: null, to: null });
-      const query: CompiledQuery = {
-        sql:
-          `SELECT ${c('message_id')}, ${c('event_id')}, ${c('code')}, ${c('detail')}, ${c('payload')}, ` +
-          `TO_JSON_STRING(${c('attributes')}) AS ${c('attributes')}, ` +
-          `UNIX_MICROS(${c('publish_time')}) AS ${c('publish_time')}, UNIX_MICROS(${at}) AS ${at}` +
-          `\nFROM ${dialect.table(tableNames(schema).rejected)}` +
-          `\nWHERE ${at} >= @p0 AND ${at} < @p1` +
-          `\nORDER BY ${at} DESC, ${c('message_id')} DESC\nLIMIT @p2`,
-        params: [
-          { name: 'p0', value: range.from, type: 'TIMESTAMP' },
-          { name: 'p1', value: range.to, type: 'TIMESTAMP' },
-          { name: 'p2', value: limit, type: 'INT64' },
-        ],
-      };
-      return (await rows(query, 'rejected')).map((r) => ({
-        messageId: r.message_id as string,
-        eventId: (r.event_id as string | null) ?? null,
-        code: r.code as RejectCode,
-        detail: r.detail as string,
-        payload: r.payload instanceof Uint8Array ? new Uint8Array(r.payload) : null,
-        attributes: JSON.parse(r.attributes as string) as Record<string, string>,
-        publishTime: (r.publish_time as Micros | null) ?? null,
-        receivedAt: r.received_at as Micros,
-      }));
+      return (await rows(compileRejected(dialect, schema, limit), 'rejected')).map((r) =>
+        readRejected(r, r.payload instanceof Uint8Array ? new Uint8Array(r.payload) : null),
+      );
     },
 
     async ping() {

@@ -1,7 +1,7 @@
-import { DuctoError } from '../core/errors.ts';
-import type { CompiledQuery } from '../core/sql/compile.ts';
-import { microsToIso } from '../core/time.ts';
-import type { BigQueryClient, BigQueryJob, BigQueryRow } from './bigquery-clients.ts';
+import { DuctoError } from '../../core/errors.ts';
+import type { CompiledQuery } from '../../core/sql/compile.ts';
+import { microsToIso } from '../../core/time.ts';
+import type { BigQueryClient, BigQueryJob, BigQueryRow } from './clients.ts';
 
 export interface QueryRunnerOptions {
   bigquery: BigQueryClient;

@@ -1,5 +1,5 @@
-import type { FieldSpec } from '../core/dataset-schema.ts';
-import type { EventRow, RejectedRow } from '../core/warehouse.ts';
+import type { FieldSpec } from '../../core/dataset-schema.ts';
+import type { EventRow, RejectedRow } from '../../core/warehouse.ts';
 
 /**
  * A row as the Storage Write API's JSON writer takes it: column name → value; TIMESTAMP as epoch µs,
