@@ -4,12 +4,10 @@ import { microsToIso } from '../core/time.ts';
 import type { StoredEvent } from '../core/warehouse.ts';
 
 export type OutputRecord = Record<string, Value>;
+export type RecordEncoder = (row: StoredEvent) => OutputRecord;
 
 /** Builds the function that turns a stored row into the API's record: event_id, then fields in schema order. */
-export function createRecordEncoder(
-  schema: DatasetSchema,
-  fields: string[] | null,
-): (row: StoredEvent) => OutputRecord {
+export function createRecordEncoder(schema: DatasetSchema, fields: string[] | null): RecordEncoder {
   const selected = schema.fields.filter((f) => fields === null || fields.includes(f.name));
   return (row) => {
     const out: OutputRecord = { event_id: row.event_id };
