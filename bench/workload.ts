@@ -104,7 +104,7 @@ export interface LatencySummary {
   errorsBy: Record<string, number>;
 }
 
-export interface PublishSummary {
+export interface PublisherReport {
   /** Messages the schedule called for. */
   scheduled: number;
   /** Messages sent (first attempts). */
@@ -130,7 +130,7 @@ export interface PhaseReport {
   name: string;
   targetRate: number;
   durationS: number;
-  publish: PublishSummary;
+  publish: PublisherReport;
   operations: Record<string, LatencySummary>;
   /** Errors of every operation and of the publisher. */
   errors: number;
@@ -260,7 +260,7 @@ class Window {
     return n;
   }
 
-  publishSummary(unsent: number): PublishSummary {
+  publishSummary(unsent: number): PublisherReport {
     const p = this.publish;
     const sum = (m: Map<string, number>, keep: (k: string) => boolean = () => true) =>
       [...m].filter(([k]) => keep(k)).reduce((a, [, v]) => a + v, 0);
@@ -741,7 +741,7 @@ interface Stack {
 }
 
 /** `ducto serve --pubsub=direct --no-seed` on free loopback ports with a scratch DuckDB file. */
-async function startStack(): Promise<Stack> {
+async function startWorkloadServer(): Promise<Stack> {
   const port = await freePort();
   let ingestPort = await freePort();
   while (ingestPort === port) ingestPort = await freePort();
@@ -915,7 +915,7 @@ export async function runWorkload(options: WorkloadOptions): Promise<WorkloadRep
   const stack =
     options.apiUrl !== undefined && options.ingestUrl !== undefined
       ? externalStack(options.apiUrl, options.ingestUrl, options.pid)
-      : await startStack();
+      : await startWorkloadServer();
   const apiAgent = new http.Agent({ keepAlive: true, maxSockets: options.consumers + 2 });
   const ingestAgent = new http.Agent({ keepAlive: true, maxSockets: options.inFlight });
   const flights = loadFlights();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeDelivery, encodePushEnvelope } from '../src/core/delivery.ts';
-import { resolveDataset } from '../src/core/ingest.ts';
+import { datasetOfDelivery } from '../src/core/ingest.ts';
 
 const message = {
   data: Buffer.from('{"a":1}').toString('base64'),
@@ -15,7 +15,7 @@ describe('decodeDelivery', () => {
     expect(Buffer.from(d.message.data!).toString()).toBe('{"a":1}');
     expect(d.message).toMatchObject({ messageId: '42', attributes: { event_id: 'e1' } });
     expect(d.message.publishTime).toBe(Date.UTC(2026, 0, 2, 3, 4, 5, 123) * 1000 + 456);
-    expect(resolveDataset(d, null)).toBe('flights');
+    expect(datasetOfDelivery(d, null)).toBe('flights');
   });
 
   it('decodes a structured CloudEvent carrying the same message', () => {
@@ -27,7 +27,7 @@ describe('decodeDelivery', () => {
       data: { message, subscription: 'projects/p/subscriptions/eventarc-x' },
     });
     expect(d.topic).toBe('projects/p/topics/flights');
-    expect(resolveDataset({ ...d, subscription: null }, null)).toBe('flights');
+    expect(datasetOfDelivery({ ...d, subscription: null }, null)).toBe('flights');
   });
 
   it('decodes a binary-mode CloudEvent (ce-* headers)', () => {
@@ -35,7 +35,7 @@ describe('decodeDelivery', () => {
       { message },
       { 'ce-source': '//pubsub.googleapis.com/projects/p/topics/prod-seattle_weather' },
     );
-    expect(resolveDataset(d, null)).toBe('seattle_weather');
+    expect(datasetOfDelivery(d, null)).toBe('seattle_weather');
   });
 
   it('prefers the endpoint hint, then the dataset attribute', () => {
@@ -43,8 +43,8 @@ describe('decodeDelivery', () => {
       message: { ...message, attributes: { dataset: 'b' } },
       subscription: 'projects/p/subscriptions/c-ingest',
     });
-    expect(resolveDataset(d, 'a')).toBe('a');
-    expect(resolveDataset(d, null)).toBe('b');
+    expect(datasetOfDelivery(d, 'a')).toBe('a');
+    expect(datasetOfDelivery(d, null)).toBe('b');
   });
 
   it('marks invalid base64 data instead of throwing', () => {

@@ -8,10 +8,10 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   allAccepted,
+  datasetForFile,
   formatSummary,
   type PublishOptions,
   publish,
-  resolveDataset,
 } from '../src/cli/publish.ts';
 import { type Delivery, decodeDelivery } from '../src/core/delivery.ts';
 import { loadSchemas } from '../src/core/schema-files.ts';
@@ -239,7 +239,7 @@ describe('publish: event ids and datasets', () => {
     ['flightsish.json', undefined, 'flights'],
     ['anything.json', 'seattle_weather', 'seattle_weather'],
   ])('resolves the dataset of %s (--dataset %s) to %s', (file, explicit, expected) => {
-    expect(resolveDataset(file, schemas, explicit).name).toBe(expected);
+    expect(datasetForFile(file, schemas, explicit).name).toBe(expected);
   });
 
   it('refuses an unknown --dataset before sending anything', async () => {

@@ -81,7 +81,7 @@ const PERMISSION_DENIED = 7;
  * starts with (`flights-10k.json` → flights; `seattle-weather.csv` → seattle_weather, since
  * dataset names use "_" where file names often use "-"), else flights.
  */
-export function resolveDataset(
+export function datasetForFile(
   file: string,
   schemas: ReadonlyMap<string, DatasetSchema>,
   explicit?: string,
@@ -544,7 +544,7 @@ export async function publish(options: PublishOptions): Promise<PublishSummary> 
   // Resolved up front, so an unknown --dataset fails before anything is sent.
   const plan = options.files.map((file) => ({
     file,
-    schema: resolveDataset(file, options.schemas, options.dataset),
+    schema: datasetForFile(file, options.schemas, options.dataset),
   }));
 
   let connection: Promise<DuckDBConnection> | undefined;

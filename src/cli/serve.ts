@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { PubSub } from '@google-cloud/pubsub';
+import type { PubSub } from '@google-cloud/pubsub';
 import type { App } from '../app.ts';
 import { type Config, readConfig, type ServeFlags } from '../config.ts';
 import type { DatasetSchema } from '../core/dataset-schema.ts';
@@ -17,7 +17,7 @@ import {
   isEmulatorUp,
   startEmulator,
 } from '../pubsub/emulator.ts';
-import { type PullBridge, startPullBridge } from '../pubsub/pull-bridge.ts';
+import type { PullBridge } from '../pubsub/pull-bridge.ts';
 import { ensureTopology } from '../pubsub/topology.ts';
 import { buildRuntime } from '../runtime.ts';
 import { publish } from './publish.ts';
@@ -105,6 +105,8 @@ export async function startStack(config: Config, logger: Logger, options: StackO
         const emulator = await startEmulator({ host, port, project: config.project });
         stopEmulator = emulator.stop;
       }
+      // The Pub/Sub client (and gRPC under it) is loaded only when a broker is used: direct mode never loads it.
+      const { PubSub } = await import('@google-cloud/pubsub');
       pubsub = new PubSub(emulatorClientConfig(config.emulatorHost, config.project));
       await ensureTopology(pubsub, {
         datasets: [...schemas.keys()],
@@ -116,6 +118,7 @@ export async function startStack(config: Config, logger: Logger, options: StackO
         }),
       });
       if (config.delivery === 'pull') {
+        const { startPullBridge } = await import('../pubsub/pull-bridge.ts');
         pullBridge = startPullBridge({
           pubsub,
           datasets: [...schemas.keys()],

@@ -32,7 +32,7 @@ const MAX_EVENT_ID = 256;
  * subscription's URL), the message's `dataset` attribute, the subscription `<dataset>-ingest`, the
  * topic a CloudEvent names.
  */
-export function resolveDataset(delivery: Delivery, hint: string | null): string | null {
+export function datasetOfDelivery(delivery: Delivery, hint: string | null): string | null {
   if (hint) return hint;
   const attr = delivery.message.attributes.dataset;
   if (attr) return attr;
@@ -64,7 +64,7 @@ export function createIngest(
     const { message } = delivery;
     const receivedAt = now();
     const attrId = message.attributes.event_id;
-    const named = resolveDataset(delivery, hint);
+    const named = datasetOfDelivery(delivery, hint);
     const decode = named === null ? undefined : decoders.get(named);
     const dataset = decode ? named! : options.defaultDataset;
 
