@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '../src/core/errors.ts';
 import { ROOT } from './helpers/schemas.ts';
+import { PROJECTS } from './projects.ts';
 
 describe('docs', () => {
   it('docs/errors.md lists every error code with its status', () => {
@@ -203,5 +204,21 @@ describe('docs/desafio.md', () => {
       expect(body, `docs/desafio.md has no heading for point ${point}`).not.toBeNull();
       expect(body!.trim(), `the section for point ${point} of docs/desafio.md is empty`).not.toBe('');
     }
+  });
+});
+
+describe('test projects (test/projects.ts)', () => {
+  it('hold every test file in exactly one of unit, integration and repo', () => {
+    const files = readdirSync(join(ROOT, 'test')).filter((f) => f.endsWith('.test.ts'));
+    const matches = (pattern: string, file: string) =>
+      pattern.endsWith('*') ? file.startsWith(pattern.slice(0, -1)) : file === `${pattern}.test.ts`;
+    const homes = files.map((f) => ({
+      file: f,
+      projects: Object.entries(PROJECTS)
+        .filter(([, patterns]) => patterns.some((p) => matches(p, f)))
+        .map(([name]) => name),
+    }));
+    expect(files.length).toBeGreaterThan(30);
+    expect(homes.filter((h) => h.projects.length !== 1)).toEqual([]);
   });
 });
