@@ -1,7 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { PubSub } from '@google-cloud/pubsub';
-import { encodePushEnvelope } from './core/delivery.ts';
-import { emulatorClientConfig } from './pubsub/emulator.ts';
+import { createDirectSender, createTopicSender, type Sender } from './publish/senders.ts';
 
 /**
  * The end-to-end check of the challenge's Part 3.1: publish canary events with unique ids through
@@ -63,42 +61,41 @@ export function canaryEvents(
   });
 }
 
+/**
+ * Sends the canary events with `ducto publish`'s senders: POSTed push envelopes (retrying 429/503 as
+ * Pub/Sub would) or published to the topic. Any event not accepted fails the run.
+ */
 async function publishAll(
   opts: CanaryOptions,
   dataset: string,
   events: ReturnType<typeof canaryEvents>,
 ): Promise<void> {
+  let sender: Sender;
   if ('endpoint' in opts.via) {
-    for (const e of events) {
-      const body = encodePushEnvelope(JSON.stringify(e.record), e.eventId, { event_id: e.eventId, dataset });
-      const r = await fetch(opts.via.endpoint, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body,
-      });
-      if (!r.ok)
-        throw new Error(`the ingest endpoint answered ${r.status} to canary ${e.eventId}: ${await r.text()}`);
-    }
-    return;
+    sender = createDirectSender(opts.via.endpoint, 'ducto-canary', 1);
+  } else {
+    const { topic, emulatorHost } = opts.via;
+    const project = /^projects\/([^/]+)\/topics\/[^/]+$/.exec(topic)?.[1];
+    if (!project) throw new Error(`the topic must be a full path projects/P/topics/T, got "${topic}"`);
+    sender = await createTopicSender({ topic, project, ...(emulatorHost && { emulatorHost }) }, 1);
   }
-  const { topic, emulatorHost } = opts.via;
-  const project = /^projects\/([^/]+)\/topics\/[^/]+$/.exec(topic)?.[1];
-  if (!project) throw new Error(`the topic must be a full path projects/P/topics/T, got "${topic}"`);
-  const pubsub = new PubSub(
-    emulatorHost ? emulatorClientConfig(emulatorHost, project) : { projectId: project },
-  );
   try {
-    const t = pubsub.topic(topic);
-    await Promise.all(
+    const outcomes = await Promise.all(
       events.map((e) =>
-        t.publishMessage({
-          data: Buffer.from(JSON.stringify(e.record)),
+        sender.send({
+          dataset,
+          data: JSON.stringify(e.record),
           attributes: { event_id: e.eventId, dataset },
         }),
       ),
     );
+    const failed = outcomes.findIndex((o) => o.kind !== 'accepted');
+    if (failed >= 0) {
+      const o = outcomes[failed] as { reason: string };
+      throw new Error(`canary ${events[failed]!.eventId} was not accepted: ${o.reason}`);
+    }
   } finally {
-    await pubsub.close();
+    await sender.close();
   }
 }
 

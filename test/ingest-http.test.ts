@@ -1,10 +1,10 @@
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { publish } from '../src/cli/publish.ts';
 import type { Stack, StackOptions } from '../src/cli/serve.ts';
 import { PUSH_BODY_LIMIT_BYTES } from '../src/core/delivery.ts';
 import { loadSchemas } from '../src/core/schema-files.ts';
+import { publish } from '../src/publish/publish.ts';
 import { flightsSample } from './helpers/api-harness.ts';
 import { MALFORMED } from './helpers/malformed.ts';
 import { pool, push } from './helpers/push-client.ts';

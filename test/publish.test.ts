@@ -6,15 +6,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type Delivery, decodeDelivery } from '../src/core/delivery.ts';
+import { loadSchemas } from '../src/core/schema-files.ts';
 import {
   allAccepted,
   datasetForFile,
   formatSummary,
   type PublishOptions,
   publish,
-} from '../src/cli/publish.ts';
-import { type Delivery, decodeDelivery } from '../src/core/delivery.ts';
-import { loadSchemas } from '../src/core/schema-files.ts';
+} from '../src/publish/publish.ts';
 
 const schemas = new Map([...loadSchemas('schemas'), ...loadSchemas('test/fixtures/schemas')]);
 

@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PubSub, type Message as PulledMessage } from '@google-cloud/pubsub';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { publish } from '../src/cli/publish.ts';
 import { type Delivery, decodeDelivery } from '../src/core/delivery.ts';
 import { loadSchemas } from '../src/core/schema-files.ts';
+import { publish } from '../src/publish/publish.ts';
 import {
   emulatorClientConfig,
   findEmulatorLauncher,

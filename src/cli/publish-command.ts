@@ -1,6 +1,6 @@
 import { readConfig } from '../config.ts';
 import { loadSchemas } from '../core/schema-files.ts';
-import { allAccepted, formatSummary, publish } from './publish.ts';
+import { allAccepted, formatSummary, publish } from '../publish/publish.ts';
 
 /** `ducto publish`: resolves defaults from the configuration, prints the summary, returns the exit code. */
 export async function publishCommand(

@@ -11,6 +11,7 @@ import type { Warehouse } from '../core/warehouse.ts';
 import { createDashboardHandler } from '../dashboard/page.ts';
 import { type RunningServer, serve as serveHttp } from '../http/node-server.ts';
 import { createLogger, type Logger } from '../logger.ts';
+import { publish } from '../publish/publish.ts';
 import {
   emulatorClientConfig,
   findEmulatorLauncher,
@@ -20,7 +21,6 @@ import {
 import type { PullBridge } from '../pubsub/pull-bridge.ts';
 import { ensureTopology } from '../pubsub/topology.ts';
 import { buildRuntime } from '../runtime.ts';
-import { publish } from './publish.ts';
 
 export interface Stack {
   config: Config;
