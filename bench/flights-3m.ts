@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { openDuckDB } from '../src/adapters/duckdb/open.ts';
 import { createDuckDBStore } from '../src/adapters/duckdb/store.ts';
-import { PACKAGE_ROOT, readConfig } from '../src/config.ts';
+import { duckdbSettings, PACKAGE_ROOT } from '../src/config.ts';
 import { loadSchemas } from '../src/core/schema-files.ts';
 import type { EventRow } from '../src/core/warehouse.ts';
 import { peakRssMb } from './child.ts';
@@ -27,7 +27,7 @@ if (!db || !Number.isSafeInteger(rows) || rows < 1 || !Number.isSafeInteger(batc
 
 const schema = loadSchemas(join(PACKAGE_ROOT, 'schemas')).get('flights')!;
 // DuckDB's threads and memory limit as ducto runs it (DUCTO_DUCKDB_* to try others).
-const { instance } = await openDuckDB(db, readConfig(process.env).duckdb);
+const { instance } = await openDuckDB(db, duckdbSettings(process.env));
 const store = createDuckDBStore(instance);
 await store.ensure([schema]);
 // Where the memory goes: the process before any row, and DuckDB's own accounting after the last.

@@ -11,7 +11,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join, relative } from 'node:path';
-import { PACKAGE_ROOT, readConfig } from '../src/config.ts';
+import { duckdbSettings, PACKAGE_ROOT, readConfig } from '../src/config.ts';
 import { duckdbDdl } from '../src/core/derive/duckdb-ddl.ts';
 import { loadSchemas } from '../src/core/schema-files.ts';
 import { BENCH_DIR, ROOT, runScript } from './child.ts';
@@ -64,7 +64,7 @@ async function loadedDatabase(rows: number): Promise<{ db: string; load: LoadFig
   const key = createHash('sha256')
     // DuckDB's threads and memory limit shape the load's peak RSS: another setting is another load.
     .update(
-      `${duckdbDdl(schema).events}\n${statSync(PARQUET).size}\n${BATCH}\n${JSON.stringify(readConfig(process.env).duckdb)}`,
+      `${duckdbDdl(schema).events}\n${statSync(PARQUET).size}\n${BATCH}\n${JSON.stringify(duckdbSettings(process.env))}`,
     )
     // So do the loader and its source: a changed loader is a new measurement.
     .update(readFileSync(join(BENCH_DIR, 'flights-3m.ts')))

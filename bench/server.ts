@@ -22,7 +22,7 @@ import {
   VARCHAR,
 } from '@duckdb/node-api';
 import { openDuckDB } from '../src/adapters/duckdb/open.ts';
-import { readConfig } from '../src/config.ts';
+import { duckdbSettings, readConfig } from '../src/config.ts';
 import { duckdbDdl } from '../src/core/derive/duckdb-ddl.ts';
 import { loadSchemas } from '../src/core/schema-files.ts';
 import { serve } from '../src/http/node-server.ts';
@@ -96,7 +96,10 @@ function parsePush(body: Buffer): { envelope: Envelope; record: Flight } {
 }
 
 async function ingest(db: string): Promise<Running> {
-  const runtime = await buildRuntime({ ...config, dbPath: db }, { logger: logger() });
+  const runtime = await buildRuntime(
+    { ...config, warehouse: { kind: 'duckdb', path: db, ...duckdbSettings(process.env) } },
+    { logger: logger() },
+  );
   const { app, schemas, warehouse } = runtime;
   let acks = 0;
   let handling = 0;
@@ -131,7 +134,7 @@ async function ingest(db: string): Promise<Running> {
 
 async function peer(db: string): Promise<Running> {
   const schema = flights();
-  const { instance } = await openDuckDB(db, config.duckdb);
+  const { instance } = await openDuckDB(db, duckdbSettings(process.env));
   const conn = await instance.connect();
   // The same table as ducto's, primary key included.
   await conn.run(duckdbDdl(schema).events);
@@ -216,7 +219,10 @@ async function limit(): Promise<Running> {
 }
 
 async function api(db: string): Promise<Running> {
-  const runtime = await buildRuntime({ ...config, dbPath: db }, { logger: logger() });
+  const runtime = await buildRuntime(
+    { ...config, warehouse: { kind: 'duckdb', path: db, ...duckdbSettings(process.env) } },
+    { logger: logger() },
+  );
   const { app, schemas, warehouse } = runtime;
   // The options `ducto serve` uses for its API server.
   const server = await serve(app.apiHandler, { host: '127.0.0.1', port, maxBodyBytes: 0 });
@@ -270,7 +276,7 @@ async function apiPeer(db: string): Promise<Running> {
   // Imported here only: the framework loads node:domain, which slows every EventEmitter in the process.
   const ff = await import('@google-cloud/functions-framework');
   const { getTestServer } = await import('@google-cloud/functions-framework/testing');
-  const { instance } = await openDuckDB(db, config.duckdb);
+  const { instance } = await openDuckDB(db, duckdbSettings(process.env));
   const pool = await connectionPool(instance, 4);
   ff.http('flights', async (_req, res) => {
     const reader = await pool.use((c) =>

@@ -32,7 +32,8 @@ try {
 } catch (e) {
   fail(`${(e as Error).message}. Set DUCTO_BQ_PROJECT to the project to test in.`);
 }
-const bq = config.bigquery!;
+if (config.warehouse.kind !== 'bigquery') throw new Error('DUCTO_WAREHOUSE=bigquery is set above');
+const bq = config.warehouse;
 const bigquery = new BigQuery({ projectId: bq.project, ...(bq.location ? { location: bq.location } : {}) });
 try {
   await bigquery.authClient.getAccessToken();

@@ -25,20 +25,15 @@ export interface DuckDBSettings {
   memoryLimit: string;
 }
 
-export interface Config {
-  host: string;
-  port: number;
+/** Where events are stored: exactly one warehouse, with only its own settings. */
+export type WarehouseConfig =
+  | ({ kind: 'duckdb' /** The database file, or `:memory:`. */; path: string } & DuckDBSettings)
+  | ({ kind: 'bigquery' } & BigQueryConfig);
+
+/** What only the local stack (`ducto serve`) reads: the second port, the bus and the sample. */
+export interface LocalStackConfig {
+  /** The ingest endpoint's port (the API takes `port`). */
   ingestPort: number;
-  dbPath: string;
-  /** The local DuckDB's threads and memory limit (DuckDB's own settings). */
-  duckdb: DuckDBSettings;
-  warehouse: 'duckdb' | 'bigquery';
-  /** Set when `warehouse` is `bigquery`. */
-  bigquery: BigQueryConfig | null;
-  schemasDir: string;
-  /** Datasets this instance serves (a subset of the schema files), or null for all of them. */
-  datasets: string[] | null;
-  defaultDataset: string;
   pubsub: PubSubMode;
   /**
    * How the emulator's messages reach ingest: `push` (as in the cloud) or `pull` (a local
@@ -50,8 +45,20 @@ export interface Config {
   emulatorHost: string;
   /** True when PUBSUB_EMULATOR_HOST was set explicitly. */
   emulatorHostSet: boolean;
-  project: string;
+  /** Publish the bundled sample into an empty dataset at start. */
   seed: boolean;
+}
+
+export interface Config {
+  host: string;
+  port: number;
+  warehouse: WarehouseConfig;
+  local: LocalStackConfig;
+  schemasDir: string;
+  /** Datasets this instance serves (a subset of the schema files), or null for all of them. */
+  datasets: string[] | null;
+  defaultDataset: string;
+  project: string;
   /**
    * Injected warehouse faults (`DUCTO_FAULTS`), for tests and benchmarks; null unless `ducto serve`
    * was given `--allow-faults`. Every other entry point refuses the variable.
@@ -102,6 +109,14 @@ export const DEFAULT_DUCKDB_THREADS = Math.max(1, availableParallelism() - 1);
  * needs then fail as unavailable (retried, then left to Pub/Sub), never as rejected rows.
  */
 export const DEFAULT_DUCKDB_MEMORY_LIMIT = '1GB';
+
+/** DuckDB's threads and memory limit, from DUCTO_DUCKDB_THREADS and DUCTO_DUCKDB_MEMORY_LIMIT. */
+export function duckdbSettings(env: Env): DuckDBSettings {
+  return {
+    threads: int(env, 'DUCTO_DUCKDB_THREADS', DEFAULT_DUCKDB_THREADS, 1, 1024),
+    memoryLimit: memoryLimit(env.DUCTO_DUCKDB_MEMORY_LIMIT ?? DEFAULT_DUCKDB_MEMORY_LIMIT),
+  };
+}
 
 function int(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
@@ -208,14 +223,19 @@ export function readConfig(env: Env, flags: ServeFlags = {}): Config {
   return {
     host: env.HOST ?? '127.0.0.1',
     port,
-    ingestPort,
-    dbPath: flags.db ?? env.DUCTO_DB ?? './data/ducto.duckdb',
-    duckdb: {
-      threads: int(env, 'DUCTO_DUCKDB_THREADS', DEFAULT_DUCKDB_THREADS, 1, 1024),
-      memoryLimit: memoryLimit(env.DUCTO_DUCKDB_MEMORY_LIMIT ?? DEFAULT_DUCKDB_MEMORY_LIMIT),
+    warehouse:
+      warehouse === 'bigquery'
+        ? { kind: 'bigquery', ...bigqueryConfig(env) }
+        : { kind: 'duckdb', path: flags.db ?? env.DUCTO_DB ?? './data/ducto.duckdb', ...duckdbSettings(env) },
+    local: {
+      ingestPort,
+      pubsub,
+      delivery,
+      pullMaxMessages: int(env, 'DUCTO_PULL_MAX_MESSAGES', 1000, 1, 100_000),
+      emulatorHost,
+      emulatorHostSet: env.PUBSUB_EMULATOR_HOST !== undefined,
+      seed: flags.seed ?? env.DUCTO_SEED !== '0',
     },
-    warehouse,
-    bigquery: warehouse === 'bigquery' ? bigqueryConfig(env) : null,
     schemasDir: env.DUCTO_SCHEMAS ?? resolve(PACKAGE_ROOT, 'schemas'),
     datasets: env.DUCTO_DATASETS
       ? env.DUCTO_DATASETS.split(',')
@@ -223,13 +243,7 @@ export function readConfig(env: Env, flags: ServeFlags = {}): Config {
           .filter(Boolean)
       : null,
     defaultDataset: env.DUCTO_DEFAULT_DATASET ?? 'flights',
-    pubsub,
-    delivery,
-    pullMaxMessages: int(env, 'DUCTO_PULL_MAX_MESSAGES', 1000, 1, 100_000),
-    emulatorHost,
-    emulatorHostSet: env.PUBSUB_EMULATOR_HOST !== undefined,
     project: env.GOOGLE_CLOUD_PROJECT ?? 'ducto-local',
-    seed: flags.seed ?? env.DUCTO_SEED !== '0',
     faults: flags.allowFaults && hasFaults(faults) ? faults : null,
     logLevel,
     batch: {

@@ -9,8 +9,8 @@ import type { Warehouse } from './core/warehouse.ts';
  * gRPC.
  */
 export async function createWarehouse(config: Config): Promise<Warehouse> {
-  if (config.bigquery !== null) {
-    const bq = config.bigquery;
+  if (config.warehouse.kind === 'bigquery') {
+    const bq = config.warehouse;
     const [{ BigQuery }, { managedwriter }, { createBigQueryStore }] = await Promise.all([
       import('@google-cloud/bigquery'),
       import('@google-cloud/bigquery-storage'),
@@ -30,6 +30,6 @@ export async function createWarehouse(config: Config): Promise<Warehouse> {
       closeClients: true,
     });
   }
-  const db = await openDuckDB(config.dbPath, config.duckdb);
+  const db = await openDuckDB(config.warehouse.path, config.warehouse);
   return createDuckDBStore(db.instance, { closeInstance: true });
 }

@@ -21,7 +21,8 @@ describeWarehouseContract(
       import('@google-cloud/bigquery'),
       import('@google-cloud/bigquery-storage'),
     ]);
-    const bq = readConfig({ ...process.env, DUCTO_WAREHOUSE: 'bigquery' }).bigquery!;
+    const bq = readConfig({ ...process.env, DUCTO_WAREHOUSE: 'bigquery' }).warehouse;
+    if (bq.kind !== 'bigquery') throw new Error('a BigQuery configuration was expected');
     const bigquery = new BigQuery({
       projectId: bq.project,
       ...(bq.location ? { location: bq.location } : {}),

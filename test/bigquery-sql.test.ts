@@ -189,9 +189,11 @@ describe('BigQuery derived forms', () => {
 
 describe('BigQuery configuration', () => {
   it('is off by default, and complete with defaults when chosen', () => {
-    expect(readConfig({}).bigquery).toBeNull();
-    expect(readConfig({}).warehouse).toBe('duckdb');
-    expect(readConfig({ DUCTO_WAREHOUSE: 'bigquery', GOOGLE_CLOUD_PROJECT: 'my-proj' }).bigquery).toEqual({
+    // Exactly one warehouse, with only its own settings.
+    expect(readConfig({}).warehouse).toMatchObject({ kind: 'duckdb', path: './data/ducto.duckdb' });
+    expect(readConfig({}).warehouse).not.toHaveProperty('project');
+    expect(readConfig({ DUCTO_WAREHOUSE: 'bigquery', GOOGLE_CLOUD_PROJECT: 'my-proj' }).warehouse).toEqual({
+      kind: 'bigquery',
       project: 'my-proj',
       dataset: 'ducto',
       location: undefined,
@@ -211,8 +213,9 @@ describe('BigQuery configuration', () => {
         DUCTO_BQ_QUERY_TIMEOUT_MS: '3000',
         DUCTO_BQ_MAX_RANGE_DAYS: '92',
         DUCTO_BQ_DEFAULT_RANGE_DAYS: '14',
-      }).bigquery,
+      }).warehouse,
     ).toEqual({
+      kind: 'bigquery',
       project: 'example.com:my-proj',
       dataset: 'ducto_prod',
       location: 'EU',

@@ -15,9 +15,9 @@ import { stackFactory } from './helpers/stacks.ts';
 
 describe('DUCTO_DELIVERY', () => {
   it('is push by default, takes pull, and refuses pull without the emulator', () => {
-    expect(readConfig({}).delivery).toBe('push');
-    expect(readConfig({ DUCTO_DELIVERY: 'pull' }).delivery).toBe('pull');
-    expect(readConfig({ DUCTO_DELIVERY: 'push' }, { delivery: 'pull' }).delivery).toBe('pull');
+    expect(readConfig({}).local.delivery).toBe('push');
+    expect(readConfig({ DUCTO_DELIVERY: 'pull' }).local.delivery).toBe('pull');
+    expect(readConfig({ DUCTO_DELIVERY: 'push' }, { delivery: 'pull' }).local.delivery).toBe('pull');
     expect(() => readConfig({ DUCTO_DELIVERY: 'poll' })).toThrow(/push or pull/);
     expect(() => readConfig({ DUCTO_DELIVERY: 'pull', DUCTO_PUBSUB: 'direct' })).toThrow(DuctoError);
   });

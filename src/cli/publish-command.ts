@@ -24,8 +24,11 @@ export async function publishCommand(
       signal: abort.signal,
       ...(opts.dataset !== undefined && { dataset: opts.dataset }),
       ...(opts.topic !== undefined
-        ? { topic: opts.topic, ...(config.emulatorHostSet && { emulatorHost: config.emulatorHost }) }
-        : { endpoint: opts.endpoint ?? `http://127.0.0.1:${config.ingestPort}/` }),
+        ? {
+            topic: opts.topic,
+            ...(config.local.emulatorHostSet && { emulatorHost: config.local.emulatorHost }),
+          }
+        : { endpoint: opts.endpoint ?? `http://127.0.0.1:${config.local.ingestPort}/` }),
     });
     process.stdout.write(`${formatSummary(summary)}\n`);
     return allAccepted(summary) ? 0 : 1;

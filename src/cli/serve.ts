@@ -61,12 +61,12 @@ export interface StackOptions {
 }
 
 export async function startStack(config: Config, logger: Logger, options: StackOptions = {}): Promise<Stack> {
-  if (config.warehouse !== 'duckdb') {
+  if (config.warehouse.kind !== 'duckdb') {
     // The local stack is one process around one DuckDB file; BigQuery is served by the container
     // roles and the functions (which also take DUCTO_WAREHOUSE), never silently swapped for DuckDB.
     throw new DuctoError(
       'config_invalid',
-      `ducto serve runs the local stack on DuckDB; DUCTO_WAREHOUSE=${config.warehouse} is for the deployed services (node dist/server.js api|ingest, or the functions)`,
+      `ducto serve runs the local stack on DuckDB; DUCTO_WAREHOUSE=${config.warehouse.kind} is for the deployed services (node dist/server.js api|ingest, or the functions)`,
     );
   }
   const runtime = await buildRuntime(config, {
@@ -79,7 +79,7 @@ export async function startStack(config: Config, logger: Logger, options: StackO
   const onError = (err: unknown) => logger.error({ code: 'internal', err }, 'request failed');
   const ingestServer = await serveHttp(app.ingestHandler, {
     host: config.host,
-    port: config.ingestPort,
+    port: config.local.ingestPort,
     maxBodyBytes: PUSH_BODY_LIMIT_BYTES,
     onError,
   });
@@ -96,45 +96,45 @@ export async function startStack(config: Config, logger: Logger, options: StackO
     });
     let mode: 'emulator' | 'direct' = 'direct';
     if (
-      config.pubsub === 'emulator' ||
-      (config.pubsub === 'auto' && (config.emulatorHostSet || findEmulatorLauncher() !== null))
+      config.local.pubsub === 'emulator' ||
+      (config.local.pubsub === 'auto' && (config.local.emulatorHostSet || findEmulatorLauncher() !== null))
     ) {
       mode = 'emulator';
-      if (!(await isEmulatorUp(config.emulatorHost))) {
-        const [host, port] = splitHostPort(config.emulatorHost);
+      if (!(await isEmulatorUp(config.local.emulatorHost))) {
+        const [host, port] = splitHostPort(config.local.emulatorHost);
         const emulator = await startEmulator({ host, port, project: config.project });
         stopEmulator = emulator.stop;
       }
       // The Pub/Sub client (and gRPC under it) is loaded only when a broker is used: direct mode never loads it.
       const { PubSub } = await import('@google-cloud/pubsub');
-      pubsub = new PubSub(emulatorClientConfig(config.emulatorHost, config.project));
+      pubsub = new PubSub(emulatorClientConfig(config.local.emulatorHost, config.project));
       await ensureTopology(pubsub, {
         datasets: [...schemas.keys()],
         pushEndpoint: (d) => `${ingestServer.url}/?dataset=${d}`,
-        delivery: config.delivery,
+        delivery: config.local.delivery,
         ...(options.minBackoffSeconds !== undefined && { minBackoffSeconds: options.minBackoffSeconds }),
         ...(options.maxDeliveryAttempts !== undefined && {
           maxDeliveryAttempts: options.maxDeliveryAttempts,
         }),
       });
-      if (config.delivery === 'pull') {
+      if (config.local.delivery === 'pull') {
         const { startPullBridge } = await import('../pubsub/pull-bridge.ts');
         pullBridge = startPullBridge({
           pubsub,
           datasets: [...schemas.keys()],
           ingest: app.ingest,
           logger,
-          maxMessages: config.pullMaxMessages,
+          maxMessages: config.local.pullMaxMessages,
         });
       }
-    } else if (config.delivery === 'pull') {
+    } else if (config.local.delivery === 'pull') {
       throw new DuctoError(
         'config_invalid',
         '--delivery=pull needs the Pub/Sub emulator (--pubsub=emulator), which is not installed here',
       );
     }
 
-    const seeded = config.seed
+    const seeded = config.local.seed
       ? seed(config, schemas, warehouse, logger, ingestServer.url)
       : Promise.resolve();
     let stopping: Promise<void> | null = null;
@@ -144,9 +144,9 @@ export async function startStack(config: Config, logger: Logger, options: StackO
       apiUrl: api.url,
       ingestUrl: ingestServer.url,
       mode,
-      delivery: mode === 'emulator' ? config.delivery : 'push',
+      delivery: mode === 'emulator' ? config.local.delivery : 'push',
       pullBridge,
-      emulatorHost: mode === 'emulator' ? config.emulatorHost : null,
+      emulatorHost: mode === 'emulator' ? config.local.emulatorHost : null,
       warehouse,
       app,
       seeded,
@@ -217,7 +217,7 @@ function banner(stack: Stack): string {
     stack.mode === 'direct'
       ? null
       : stack.delivery === 'pull'
-        ? `pull: streaming pull from ${[...stack.app.schemas.keys()].map((d) => `${d}-pull`).join(', ')} (up to ${c.pullMaxMessages} messages in hand each), same ingest path as push`
+        ? `pull: streaming pull from ${[...stack.app.schemas.keys()].map((d) => `${d}-pull`).join(', ')} (up to ${c.local.pullMaxMessages} messages in hand each), same ingest path as push`
         : 'push: the emulator POSTs each message to the ingest endpoint (one at a time per subscription)';
   return [
     '',
@@ -228,7 +228,7 @@ function banner(stack: Stack): string {
     `  ingest     POST ${stack.ingestUrl}/ (Pub/Sub push envelope or CloudEvent)`,
     `  bus        ${bus}`,
     ...(delivery ? [`  delivery   ${delivery}`] : []),
-    `  warehouse  DuckDB ${c.dbPath}`,
+    `  warehouse  DuckDB ${c.warehouse.kind === 'duckdb' ? c.warehouse.path : c.warehouse.kind}`,
     ...(c.faults ? [`  FAULTS     injected warehouse faults are ON: ${JSON.stringify(c.faults)}`] : []),
     '  Ctrl-C stops (flushes the writer first).',
     '',
