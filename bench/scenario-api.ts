@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { readConfig } from '../src/config.ts';
 import { decodeDelivery } from '../src/core/delivery.ts';
 import { buildRuntime } from '../src/runtime.ts';
-import { peakRssMb, type ServerChild, startServer } from './child.ts';
+import { startServer } from './child.ts';
 import { flights10k, type LoadResult, load, pushBodies } from './load.ts';
 import type { BenchOptions, ScenarioResult } from './options.ts';
 import { goal, table } from './report.ts';
-import { median } from './stats.ts';
+import { alternate, type Subject, summarizeRuns } from './subjects.ts';
 
 const CONNECTIONS = 50;
 const PATH = '/v1/flights?limit=100';
@@ -33,13 +33,6 @@ async function preload(db: string): Promise<number> {
   const rows = await warehouse.count(schemas.get('flights')!);
   await close();
   return rows;
-}
-
-interface Subject {
-  name: string;
-  label: string;
-  server: ServerChild;
-  runs: LoadResult[];
 }
 
 /**
@@ -97,40 +90,13 @@ export async function apiScenario(o: BenchOptions): Promise<ScenarioResult> {
         );
     };
     for (const s of subjects) check(s, 'warm-up', await run(s, o.warmupS));
-    for (let round = 0; round < o.runs; round++) {
-      for (let k = 0; k < subjects.length; k++) {
-        const s = subjects[(round + k) % subjects.length]!;
-        const r = await run(s, o.durationS);
-        check(s, String(round), r);
-        s.runs.push(r);
-      }
-    }
+    await alternate(subjects, o.runs, async (s, round) => {
+      const r = await run(s, o.durationS);
+      check(s, String(round), r);
+      s.runs.push(r);
+    });
 
-    const summary = Object.fromEntries(
-      subjects.map((s) => [
-        s.name,
-        {
-          rps: median(s.runs.map((r) => r.rps)),
-          p50Ms: median(s.runs.map((r) => r.p50Ms)),
-          p99Ms: median(s.runs.map((r) => r.p99Ms)),
-          non2xx: s.runs.reduce((n, r) => n + r.non2xx + r.errors, 0),
-          serverCores: median(s.runs.map((r) => r.serverCores)),
-          clientCores: median(s.runs.map((r) => r.clientCores)),
-          peakRssMb: peakRssMb(s.server.pid),
-        },
-      ]),
-    ) as Record<
-      string,
-      {
-        rps: number;
-        p50Ms: number;
-        p99Ms: number;
-        non2xx: number;
-        serverCores: number;
-        clientCores: number;
-        peakRssMb: number;
-      }
-    >;
+    const summary = summarizeRuns(subjects, 'rps');
     const ducto = summary.ducto!;
     const vsStatic = ducto.rps / summary.static!.rps;
     const vsPeer = ducto.rps / summary.peer!.rps;

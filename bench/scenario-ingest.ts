@@ -1,19 +1,12 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { peakRssMb, type ServerChild, startServer } from './child.ts';
+import { startServer } from './child.ts';
 import { type LoadResult, load, pushTemplates } from './load.ts';
 import type { BenchOptions, ScenarioResult } from './options.ts';
 import { goal, table } from './report.ts';
-import { median } from './stats.ts';
+import { alternate, type Subject, summarizeRuns } from './subjects.ts';
 
 const CONNECTIONS = 64;
-
-interface Subject {
-  name: string;
-  label: string;
-  server: ServerChild;
-  runs: LoadResult[];
-}
 
 /**
  * Push messages with distinct event ids at 64 connections: ducto's ingest endpoint against the peer
@@ -52,57 +45,28 @@ export async function ingestScenario(o: BenchOptions): Promise<ScenarioResult> {
 
     for (const s of subjects) check(s, 'warm-up', await run(s, 'warm', o.warmupS));
     const exactlyOnce: Array<Record<string, number | boolean>> = [];
-    for (let round = 0; round < o.runs; round++) {
-      // Rotated so that no subject always runs first (or right after the slow one).
-      for (let k = 0; k < subjects.length; k++) {
-        const s = subjects[(round + k) % subjects.length]!;
-        const before =
-          s.name === 'limit' ? null : await s.server.ask<{ acks: number; rows: number }>('stats');
-        const r = await run(s, String(round), o.durationS);
-        check(s, String(round), r);
-        s.runs.push(r);
-        if (before) {
-          // Every id is new, so the rows stored must be exactly the messages acknowledged. The server
-          // counts its acks; the client's 2xx count misses those in flight when the run was cut off.
-          const after = await s.server.ask<{ acks: number; rows: number }>('stats');
-          const acks = after.acks - before.acks;
-          const rows = after.rows - before.rows;
-          const ok = rows === acks && acks >= r.ok && acks - r.ok <= CONNECTIONS;
-          if (s.name === 'ducto')
-            exactlyOnce.push({ round, client2xx: r.ok, serverAcks: acks, rowsStored: rows, ok });
-          if (!ok)
-            errors.push(
-              `ingest ${s.name} run ${round}: ${rows} rows stored for ${acks} acknowledgements (${r.ok} 2xx seen)`,
-            );
-        }
+    await alternate(subjects, o.runs, async (s, round) => {
+      const before = s.name === 'limit' ? null : await s.server.ask<{ acks: number; rows: number }>('stats');
+      const r = await run(s, String(round), o.durationS);
+      check(s, String(round), r);
+      s.runs.push(r);
+      if (before) {
+        // Every id is new, so the rows stored must be exactly the messages acknowledged. The server
+        // counts its acks; the client's 2xx count misses those in flight when the run was cut off.
+        const after = await s.server.ask<{ acks: number; rows: number }>('stats');
+        const acks = after.acks - before.acks;
+        const rows = after.rows - before.rows;
+        const ok = rows === acks && acks >= r.ok && acks - r.ok <= CONNECTIONS;
+        if (s.name === 'ducto')
+          exactlyOnce.push({ round, client2xx: r.ok, serverAcks: acks, rowsStored: rows, ok });
+        if (!ok)
+          errors.push(
+            `ingest ${s.name} run ${round}: ${rows} rows stored for ${acks} acknowledgements (${r.ok} 2xx seen)`,
+          );
       }
-    }
+    });
 
-    const summary = Object.fromEntries(
-      subjects.map((s) => [
-        s.name,
-        {
-          msgsPerS: median(s.runs.map((r) => r.rps)),
-          p99Ms: median(s.runs.map((r) => r.p99Ms)),
-          p50Ms: median(s.runs.map((r) => r.p50Ms)),
-          non2xx: s.runs.reduce((n, r) => n + r.non2xx + r.errors, 0),
-          serverCores: median(s.runs.map((r) => r.serverCores)),
-          clientCores: median(s.runs.map((r) => r.clientCores)),
-          peakRssMb: peakRssMb(s.server.pid),
-        },
-      ]),
-    ) as Record<
-      string,
-      {
-        msgsPerS: number;
-        p99Ms: number;
-        p50Ms: number;
-        non2xx: number;
-        serverCores: number;
-        clientCores: number;
-        peakRssMb: number;
-      }
-    >;
+    const summary = summarizeRuns(subjects, 'msgsPerS');
     const ducto = summary.ducto!;
     const vsPeer = ducto.msgsPerS / summary.peer!.msgsPerS;
     const vsLimit = ducto.msgsPerS / summary.limit!.msgsPerS;

@@ -5,17 +5,20 @@ import { DuctoError } from '../core/errors.ts';
  * `ducto canary` (`npm run test:deployed`): the post-deploy gate. Publishes canary events and
  * fails unless the API returns exactly those events, unchanged, before the deadline.
  */
+/** The options of `ducto canary`, as its flags give them. */
+export interface CanaryFlags {
+  apiUrl?: string;
+  apiKey?: string;
+  topic?: string;
+  endpoint?: string;
+  dataset: string;
+  count: number;
+  deadline: number;
+}
+
 export async function canaryCommand(
   env: Record<string, string | undefined>,
-  opts: {
-    apiUrl?: string;
-    apiKey?: string;
-    topic?: string;
-    endpoint?: string;
-    dataset: string;
-    count: number;
-    deadline: number;
-  },
+  opts: CanaryFlags,
 ): Promise<number> {
   const apiUrl = (opts.apiUrl ?? env.DUCTO_API_URL)?.replace(/\/$/, '');
   const topic = opts.topic ?? env.DUCTO_TOPIC;

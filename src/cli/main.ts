@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import type { ServeFlags } from '../config.ts';
 import { DuctoError } from '../core/errors.ts';
 import { VERSION } from '../version.ts';
+import type { CanaryFlags } from './canary-command.ts';
 
 function port(value: string): number {
   const n = Number(value);
@@ -84,20 +85,10 @@ program
   .option('--dataset <name>', 'dataset of the canary events', 'flights')
   .option('--count <n>', 'canary events', positive, 5)
   .option('--deadline <seconds>', 'how long to wait for them', positive, 120)
-  .action(
-    async (opts: {
-      apiUrl?: string;
-      apiKey?: string;
-      topic?: string;
-      endpoint?: string;
-      dataset: string;
-      count: number;
-      deadline: number;
-    }) => {
-      const { canaryCommand } = await import('./canary-command.ts');
-      process.exitCode = await canaryCommand(process.env, opts);
-    },
-  );
+  .action(async (opts: CanaryFlags) => {
+    const { canaryCommand } = await import('./canary-command.ts');
+    process.exitCode = await canaryCommand(process.env, opts);
+  });
 
 try {
   await program.parseAsync(process.argv);

@@ -6,17 +6,7 @@ import {
 } from '../../core/derive/bigquery-schema.ts';
 import { DuctoError } from '../../core/errors.ts';
 import { screenBatch } from '../../core/row-check.ts';
-import {
-  type CompiledQuery,
-  compileCount,
-  compileFreshness,
-  compileGet,
-  compileList,
-  compileRejected,
-  compileStats,
-  readFreshness,
-  readRejected,
-} from '../../core/sql/compile.ts';
+import * as sql from '../../core/sql/compile.ts';
 import { bigqueryDialect } from '../../core/sql/dialect.ts';
 import { partitionPolicy } from '../../core/sql/partition-range.ts';
 import type { Micros } from '../../core/time.ts';
@@ -155,7 +145,7 @@ export function createBigQueryStore(options: BigQueryStoreOptions): Warehouse {
     return { inserted: null, refused, retries: events.retries + rejected.retries };
   }
 
-  async function rows(query: CompiledQuery, label: string) {
+  async function rows(query: sql.CompiledQuery, label: string) {
     checkOpen();
     return runner.rows(query, label);
   }
@@ -189,37 +179,37 @@ export function createBigQueryStore(options: BigQueryStoreOptions): Warehouse {
     },
 
     async list(schema, q) {
-      return (await rows(compileList(dialect, schema, q), 'list')) as StoredEvent[];
+      return (await rows(sql.compileList(dialect, schema, q), 'list')) as StoredEvent[];
     },
 
     async *stream(schema, q) {
       checkOpen();
-      const chunks = runner.stream(compileList(dialect, schema, q), 'stream', CHUNK_ROWS);
+      const chunks = runner.stream(sql.compileList(dialect, schema, q), 'stream', CHUNK_ROWS);
       for await (const chunk of chunks) yield chunk as StoredEvent[];
     },
 
     async get(schema, eventId) {
-      const [row] = await rows(compileGet(dialect, schema, eventId), 'get');
+      const [row] = await rows(sql.compileGet(dialect, schema, eventId), 'get');
       return (row as StoredEvent | undefined) ?? null;
     },
 
     async stats(schema, q) {
-      return (await rows(compileStats(dialect, schema, q), 'stats')) as StatsRow[];
+      return (await rows(sql.compileStats(dialect, schema, q), 'stats')) as StatsRow[];
     },
 
     async freshness(schema) {
-      const [row] = await rows(compileFreshness(dialect, schema), 'freshness');
-      return readFreshness(row);
+      const [row] = await rows(sql.compileFreshness(dialect, schema), 'freshness');
+      return sql.readFreshness(row);
     },
 
     async count(schema) {
-      const [row] = await rows(compileCount(dialect, schema), 'count');
+      const [row] = await rows(sql.compileCount(dialect, schema), 'count');
       return Number(row?.count ?? 0);
     },
 
     async rejected(schema, limit) {
-      return (await rows(compileRejected(dialect, schema, limit), 'rejected')).map((r) =>
-        readRejected(r, r.payload instanceof Uint8Array ? new Uint8Array(r.payload) : null),
+      return (await rows(sql.compileRejected(dialect, schema, limit), 'rejected')).map((r) =>
+        sql.readRejected(r, r.payload instanceof Uint8Array ? new Uint8Array(r.payload) : null),
       );
     },
 

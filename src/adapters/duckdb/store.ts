@@ -8,18 +8,7 @@ import { duckdbDdl } from '../../core/derive/duckdb-ddl.ts';
 import { DuctoError } from '../../core/errors.ts';
 import type { Value } from '../../core/record.ts';
 import { screenBatch } from '../../core/row-check.ts';
-import {
-  type CompiledQuery,
-  compileCount,
-  compileFreshness,
-  compileGet,
-  compileList,
-  compileRejected,
-  compileStats,
-  REJECTED_SELECT,
-  readFreshness,
-  readRejected,
-} from '../../core/sql/compile.ts';
+import * as sql from '../../core/sql/compile.ts';
 import { duckdbDialect as dialect } from '../../core/sql/dialect.ts';
 import type {
   EventRow,
@@ -124,7 +113,7 @@ export function createDuckDBStore(instance: DuckDBInstance, options: DuckDBStore
     }
   }
 
-  async function query(doing: string, q: CompiledQuery): Promise<Record<string, Value>[]> {
+  async function query(doing: string, q: sql.CompiledQuery): Promise<Record<string, Value>[]> {
     return read(doing, async (conn) => {
       const reader = await conn.runAndReadAll(q.sql, ...bind(q.params));
       return toObjects(reader.deduplicatedColumnNames(), reader.getRows());
@@ -266,12 +255,12 @@ export function createDuckDBStore(instance: DuckDBInstance, options: DuckDBStore
     },
 
     async list(schema, q) {
-      return (await query('list', compileList(dialect, schema, q))) as StoredEvent[];
+      return (await query('list', sql.compileList(dialect, schema, q))) as StoredEvent[];
     },
 
     async *stream(schema, q) {
       checkOpen();
-      const compiled = compileList(dialect, schema, q);
+      const compiled = sql.compileList(dialect, schema, q);
       let conn: DuckDBConnection | undefined;
       try {
         conn = await instance.connect();
@@ -292,36 +281,36 @@ export function createDuckDBStore(instance: DuckDBInstance, options: DuckDBStore
     },
 
     async get(schema, eventId) {
-      const rows = await query('get', compileGet(dialect, schema, eventId));
+      const rows = await query('get', sql.compileGet(dialect, schema, eventId));
       return (rows[0] as StoredEvent | undefined) ?? null;
     },
 
     stats(schema, q) {
-      return query('stats', compileStats(dialect, schema, q));
+      return query('stats', sql.compileStats(dialect, schema, q));
     },
 
     async freshness(schema) {
-      const [row] = await query('freshness', compileFreshness(dialect, schema));
-      return readFreshness(row);
+      const [row] = await query('freshness', sql.compileFreshness(dialect, schema));
+      return sql.readFreshness(row);
     },
 
     async count(schema) {
-      const [row] = await query('count', compileCount(dialect, schema));
+      const [row] = await query('count', sql.compileCount(dialect, schema));
       return row?.count as number;
     },
 
     async rejected(schema, limit) {
-      const q = compileRejected(dialect, schema, limit);
+      const q = sql.compileRejected(dialect, schema, limit);
       return read('rejected', async (conn) => {
         const reader = await conn.runAndReadAll(q.sql, ...bind(q.params));
         // The payload is a BLOB, which the generic value mapping does not take: read it apart.
         return reader.getRows().map((row) => {
           const r: Record<string, unknown> = {};
-          REJECTED_SELECT.forEach((name, i) => {
+          sql.REJECTED_SELECT.forEach((name, i) => {
             r[name] = name === 'payload' ? null : toValue(row[i]!);
           });
-          const payload = row[REJECTED_SELECT.indexOf('payload')];
-          return readRejected(r, payload instanceof DuckDBBlobValue ? payload.bytes : null);
+          const payload = row[sql.REJECTED_SELECT.indexOf('payload')];
+          return sql.readRejected(r, payload instanceof DuckDBBlobValue ? payload.bytes : null);
         });
       });
     },
