@@ -15,7 +15,7 @@ import { createDuckDBStore } from '../src/adapters/duckdb/store.ts';
 import { duckdbSettings, PACKAGE_ROOT } from '../src/config.ts';
 import { loadSchemas } from '../src/core/schema-files.ts';
 import type { EventRow } from '../src/core/warehouse.ts';
-import { peakRssMb } from './child.ts';
+import { peakRssMb } from '../support/proc.ts';
 
 const [db = '', rowsArg = '', batchArg = '10000'] = process.argv.slice(2);
 const rows = Number(rowsArg);

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { encodePushEnvelope } from '../src/core/delivery.ts';
-import { cpuSeconds, ROOT } from './child.ts';
+import { cpuSeconds } from '../support/proc.ts';
+import { ROOT } from './child.ts';
 import { ensureWrk, wrkLoad } from './wrk.ts';
 
 /** The part of autocannon's programmatic API the bench uses (the package ships no types). */

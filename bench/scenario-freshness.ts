@@ -4,7 +4,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { type Message, PubSub } from '@google-cloud/pubsub';
 import { encodePushEnvelope } from '../src/core/delivery.ts';
 import { emulatorClientConfig, findEmulatorLauncher, startEmulator } from '../src/pubsub/emulator.ts';
-import { cpuSeconds, freePort } from './child.ts';
+import { cpuSeconds, freePort } from '../support/proc.ts';
 import type { BenchOptions, ScenarioResult } from './options.ts';
 import { type Goal, goal, table } from './report.ts';
 import {

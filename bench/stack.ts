@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { PubSub } from '@google-cloud/pubsub';
 import { emulatorClientConfig, isEmulatorUp } from '../src/pubsub/emulator.ts';
-import { cpuSeconds, freePort, launch, ROOT } from './child.ts';
+import { cpuSeconds, freePort } from '../support/proc.ts';
+import { launch, ROOT } from './child.ts';
 import type { BenchOptions } from './options.ts';
 
 export const DATASET = 'flights';

@@ -1,4 +1,5 @@
-import { peakRssMb, type ServerChild } from './child.ts';
+import { peakRssMb } from '../support/proc.ts';
+import type { ServerChild } from './child.ts';
 import type { LoadResult } from './load.ts';
 import { median } from './stats.ts';
 

@@ -11,7 +11,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cpuSeconds } from './child.ts';
+import { cpuSeconds } from '../support/proc.ts';
 import type { LoadOptions, LoadResult } from './load.ts';
 
 /** A run's figures as every load generator reports them; for wrk, `non2xx` counts statuses ≥ 400. */

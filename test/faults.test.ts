@@ -1,13 +1,13 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { rssMb } from '../bench/child.ts';
 import { runCanary } from '../src/canary.ts';
 import type { Stack } from '../src/cli/serve.ts';
 import { readConfig } from '../src/config.ts';
 import { DuctoError } from '../src/core/errors.ts';
 import { FaultInjector, parseFaults } from '../src/core/faults.ts';
 import { findEmulatorLauncher } from '../src/pubsub/emulator.ts';
+import { rssMb } from '../support/proc.ts';
 import { flightsSample } from './helpers/api-harness.ts';
 import { freePort, type ServeProcess, startServe } from './helpers/process.ts';
 import { pool, push } from './helpers/push-client.ts';

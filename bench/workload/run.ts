@@ -6,7 +6,7 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SingleBar } from 'cli-progress';
 import { VERSION } from '../../src/version.ts';
-import { rssMb } from '../child.ts';
+import { rssMb } from '../../support/proc.ts';
 import { DRAIN_MS, KEEP_UP } from './constants.ts';
 import { flightTime, loadFlights, Published } from './flights.ts';
 import { assertLoopback, OpError, RequestError, request } from './http.ts';

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { freePort } from '../../bench/child.ts';
+import { freePort } from '../../support/proc.ts';
 import { ROOT } from './schemas.ts';
 
 export { freePort };
