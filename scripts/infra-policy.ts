@@ -5,6 +5,9 @@
  * required), so a rule that stops catching what it names fails the suite.
  *
  *   npm run infra:check
+ *
+ * One concern, kept in one file on purpose: the rule set, each rule a short function beside the others,
+ * so a reader sees every rule the Terraform is held to in one place.
  */
 import { readFileSync } from 'node:fs';
 import {
