@@ -8,13 +8,13 @@
 import { join } from 'node:path';
 import { BigQuery } from '@google-cloud/bigquery';
 import { managedwriter } from '@google-cloud/bigquery-storage';
-import { createScratchDataset, type ScratchDataset } from '../src/adapters/bigquery/scratch.ts';
 import { createBigQueryStore } from '../src/adapters/bigquery/store.ts';
 import { PACKAGE_ROOT, readConfig } from '../src/config.ts';
 import { loadSchemas } from '../src/core/schema-files.ts';
 import type { EventRow, Warehouse } from '../src/core/warehouse.ts';
 import { createLogger } from '../src/logger.ts';
 import { buildRuntime } from '../src/runtime.ts';
+import { createScratchDataset, type ScratchDataset } from '../support/bigquery-scratch.ts';
 
 function fail(message: string): never {
   process.stderr.write(`smoke:bigquery: ${message}\n`);

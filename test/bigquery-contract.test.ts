@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { createScratchDataset } from '../src/adapters/bigquery/scratch.ts';
 import { createBigQueryStore } from '../src/adapters/bigquery/store.ts';
 import { readConfig } from '../src/config.ts';
+import { createScratchDataset } from '../support/bigquery-scratch.ts';
 import { describeWarehouseContract } from './contract/warehouse-contract.ts';
 
 // Real BigQuery only with a project and Application Default Credentials; anywhere else, a printed skip.
