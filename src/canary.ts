@@ -30,7 +30,7 @@ export interface CanaryReport {
 }
 
 /** A run id as cloud test resources are named: prefix, short random id, timestamp. */
-export function canaryRunId(now = new Date()): string {
+function canaryRunId(now = new Date()): string {
   return `canary-${randomBytes(3).toString('hex')}-${now.toISOString().replace(/\D/g, '').slice(0, 14)}`;
 }
 
@@ -38,7 +38,7 @@ export function canaryRunId(now = new Date()): string {
  * Canary flights. Two of them have identical fields: distinct events that only their ids tell
  * apart, as real flights are. Times are whole minutes, so the API's ISO form is predictable.
  */
-export function canaryEvents(
+function canaryEvents(
   runId: string,
   count: number,
   now = Date.now(),

@@ -100,7 +100,7 @@ type Env = Record<string, string | undefined>;
  * small batch writes get faster with fewer threads to schedule (1.7 ms for 64 rows with one thread
  * against 2.4 ms with two, on the two-core machine the bench runs on).
  */
-export const DEFAULT_DUCKDB_THREADS = Math.max(1, availableParallelism() - 1);
+const DEFAULT_DUCKDB_THREADS = Math.max(1, availableParallelism() - 1);
 /**
  * DuckDB's memory limit. Its buffer pool spills table pages to disk past it, but the event_id key
  * index (the idempotency check) must fit: at about 15 MB per million rows, 1 GB holds tens of
@@ -108,7 +108,7 @@ export const DEFAULT_DUCKDB_THREADS = Math.max(1, availableParallelism() - 1);
  * limit bounds the process's memory further (docs/performance.md#memory); writes past what the index
  * needs then fail as unavailable (retried, then left to Pub/Sub), never as rejected rows.
  */
-export const DEFAULT_DUCKDB_MEMORY_LIMIT = '1GB';
+const DEFAULT_DUCKDB_MEMORY_LIMIT = '1GB';
 
 /** DuckDB's threads and memory limit, from DUCTO_DUCKDB_THREADS and DUCTO_DUCKDB_MEMORY_LIMIT. */
 export function duckdbSettings(env: Env): DuckDBSettings {

@@ -27,7 +27,7 @@ function isoTime(): string {
 }
 
 /** How long a buffered log line may wait before it is written, at the most. */
-export const LOG_FLUSH_MS = 200;
+const LOG_FLUSH_MS = 200;
 
 /**
  * A log destination written in chunks of up to 4 KiB rather than a system call per line (one line

@@ -32,7 +32,7 @@ export interface ResponseCacheOptions {
   onLookup?: (result: CacheResult) => void;
 }
 
-export function etagOf(body: Buffer): string {
+function etagOf(body: Buffer): string {
   return `"${createHash('sha1').update(body).digest('base64url')}"`;
 }
 

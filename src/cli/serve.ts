@@ -43,7 +43,7 @@ export interface Stack {
  * Where a schema's bundled sample file lives: the package's directory, found from its entry point
  * (its `exports` hide `package.json` and the data files from `require.resolve`).
  */
-export function samplePath(schema: DatasetSchema): string | null {
+function samplePath(schema: DatasetSchema): string | null {
   if (!schema.sample) return null;
   let dir = dirname(createRequire(import.meta.url).resolve(schema.sample.package));
   while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);

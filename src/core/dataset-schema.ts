@@ -32,7 +32,7 @@ export interface DatasetSchema {
 }
 
 /** Metadata columns every stored event carries besides its schema fields. */
-export const META_COLUMNS = ['event_id', 'publish_time', 'ingested_at'] as const;
+const META_COLUMNS = ['event_id', 'publish_time', 'ingested_at'] as const;
 const RESERVED = new Set<string>([
   ...META_COLUMNS,
   'cursor',

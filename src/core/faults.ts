@@ -25,7 +25,7 @@ export interface FaultSpec {
   ackBeforeWrite: boolean;
 }
 
-export const NO_FAULTS: FaultSpec = Object.freeze({
+const NO_FAULTS: FaultSpec = Object.freeze({
   writeError: 0,
   writeDelayMs: 0,
   readError: 0,
@@ -43,7 +43,7 @@ const KEYS: Record<string, { key: Key; kind: 'share' | 'ms' | 'flag' }> = {
 };
 
 /** The keys `DUCTO_FAULTS` accepts, for error messages and docs. */
-export const FAULT_KEYS = Object.keys(KEYS);
+const FAULT_KEYS = Object.keys(KEYS);
 
 /** Parses `key=value,key=value`; an empty string is no faults. Throws `config_invalid` on anything else. */
 export function parseFaults(text: string): FaultSpec {

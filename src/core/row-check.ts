@@ -21,7 +21,7 @@ export function fitsType(type: FieldSpec['type'], v: Value): boolean {
  * row is all or nothing: a warehouse client may coerce a wrong type silently (BigQuery's JSON writer
  * sends "late" in an INT64 column as 0).
  */
-export function eventProblem(fields: FieldSpec[], row: EventRow): string | null {
+function eventProblem(fields: FieldSpec[], row: EventRow): string | null {
   if (typeof row.eventId !== 'string' || row.eventId.length === 0) return 'event_id is empty';
   if (!Number.isSafeInteger(row.ingestedAt)) return 'ingested_at is not a time';
   if (row.publishTime !== null && !Number.isSafeInteger(row.publishTime)) return 'publish_time is not a time';

@@ -30,7 +30,7 @@ const CHARTS: { id: string; title: string; unit: string }[] = [
   { id: 'cache-hit', title: 'Cache hit ratio', unit: '%' },
 ];
 
-export function dashboardHtml(): string {
+function dashboardHtml(): string {
   const panels = CHARTS.map(
     (c) =>
       `<section class="panel"><h2>${c.title} <small>(${c.unit})</small></h2>` +

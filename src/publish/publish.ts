@@ -104,7 +104,7 @@ export function datasetForFile(
  * record's position only: identical records at different positions are distinct events (real
  * flights repeat), and publishing the same file again repeats its ids.
  */
-export function createEventIds(
+function createEventIds(
   schema: DatasetSchema,
 ): (record: Record<string, unknown>, file: string, position: number) => string {
   const key = schema.key === null ? undefined : schema.fields.find((f) => f.name === schema.key);

@@ -142,7 +142,7 @@ async function* readJsonArray(file: string, connection: DuckDBConnection): Async
   }
 }
 
-export const FORMATS = ['.json', '.ndjson', '.jsonl', '.csv', '.parquet'];
+const FORMATS = ['.json', '.ndjson', '.jsonl', '.csv', '.parquet'];
 
 export async function* readFile(
   file: string,

@@ -14,7 +14,7 @@ import { subscriptionName } from '../pubsub/topology.ts';
 
 const MAX_ATTEMPTS = 6;
 // Topic mode: messages per publish RPC. In-flight messages are concurrency × this.
-export const TOPIC_BATCH = 100;
+const TOPIC_BATCH = 100;
 const PERMISSION_DENIED = 7;
 
 // ---------------------------------------------------------------------------------------------

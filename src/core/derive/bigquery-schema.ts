@@ -9,7 +9,7 @@ export interface BigQueryField {
   description: string;
 }
 
-export const BIGQUERY_TYPES: Record<FieldType, BigQueryField['type']> = {
+const BIGQUERY_TYPES: Record<FieldType, BigQueryField['type']> = {
   string: 'STRING',
   integer: 'INT64',
   number: 'FLOAT64',

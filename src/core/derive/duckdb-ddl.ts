@@ -1,7 +1,7 @@
 import { type DatasetSchema, type FieldType, tableNames } from '../dataset-schema.ts';
 import { duckdbDialect } from '../sql/dialect.ts';
 
-export const DUCKDB_TYPES: Record<FieldType, string> = {
+const DUCKDB_TYPES: Record<FieldType, string> = {
   string: 'VARCHAR',
   integer: 'BIGINT',
   number: 'DOUBLE',
@@ -32,7 +32,7 @@ export function duckdbEventColumns(schema: DatasetSchema): DuckDBColumn[] {
   ];
 }
 
-export function duckdbRejectedColumns(): DuckDBColumn[] {
+function duckdbRejectedColumns(): DuckDBColumn[] {
   return [
     { name: 'message_id', type: 'VARCHAR', constraint: 'NOT NULL' },
     { name: 'event_id', type: 'VARCHAR', constraint: '' },

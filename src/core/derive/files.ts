@@ -2,7 +2,7 @@ import type { DatasetSchema } from '../dataset-schema.ts';
 import { avroSchema } from './avro-schema.ts';
 import { bigqueryDedupView, bigqueryTables } from './bigquery-schema.ts';
 
-export const GENERATED_DIR = 'infra/generated';
+const GENERATED_DIR = 'infra/generated';
 
 /** Path (relative to the repository) → content of every file derived from the dataset schemas. */
 export function derivedFiles(schemas: Iterable<DatasetSchema>): Map<string, string> {

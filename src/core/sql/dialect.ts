@@ -40,7 +40,7 @@ export interface Dialect {
 const IDENT = /^[a-z][a-z0-9_]{0,127}$/;
 
 /** Refuses any identifier that is not a plain schema-style name, so quoting never has anything to escape. */
-export function checkIdent(name: string): string {
+function checkIdent(name: string): string {
   if (!IDENT.test(name)) throw new DuctoError('internal', `"${name.slice(0, 64)}" is not a valid identifier`);
   return name;
 }
