@@ -65,7 +65,8 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       timestamp: isoTime,
       formatters: { level: (label) => ({ severity: SEVERITY[label] ?? 'DEFAULT' }) },
     },
-    destination ?? bufferedDestination(1),
+    // A silent logger writes nothing: no stdout buffer, flush timer or exit hook for it.
+    destination ?? (level === 'silent' ? undefined : bufferedDestination(1)),
   );
 }
 

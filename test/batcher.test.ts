@@ -176,6 +176,36 @@ describe('MicroBatcher', () => {
       expect(reports).toEqual([expect.objectContaining({ stored: 2, retries: 2, splits: 0 })]);
     });
 
+    it('retries a failed write alone: rows a previous write stored are not written again, and count as stored', async () => {
+      const w = fakeWarehouse();
+      const reports: BatchReport[] = [];
+      let rejectedWrites = 0;
+      const b = new MicroBatcher(
+        async (x) => {
+          if (x.rows.length === 0) {
+            // The write of the refused row's rejected row fails once.
+            if (rejectedWrites++ === 0) throw unavailable();
+            return { inserted: new Set(), refused: [] };
+          }
+          const r = await w.write(x);
+          return { ...r, refused: [{ eventId: 'bad', code: 'warehouse_rejected', detail: 'no' }] };
+        },
+        { ...opts, retry: policy },
+        (r) => reports.push(r),
+      );
+      expect(await Promise.all(['a', 'bad', 'c'].map((id) => b.submitRow('d', row(id))))).toEqual([
+        'stored',
+        'rejected',
+        'stored',
+      ]);
+      // The events were written once; only the failed write was tried again.
+      expect(w.batches).toHaveLength(1);
+      expect(rejectedWrites).toBe(2);
+      expect(reports).toEqual([
+        expect.objectContaining({ stored: 2, refused: 1, duplicates: 0, retries: 1 }),
+      ]);
+    });
+
     it('counts the retries a store made on its own (BigQuery), without retrying the write again', async () => {
       const reports: BatchReport[] = [];
       const w = fakeWarehouse();

@@ -197,9 +197,9 @@ export class MicroBatcher {
   }
 
   /**
-   * Writes items with the retry policy. A write that fails because of its data (not transiently)
-   * is split in halves, recursively, so the other rows land; a single row the warehouse will not
-   * take becomes a rejected row (`warehouse_rejected`), kept with its reason like any other.
+   * Writes items, each write under the retry policy. A write that fails because of its data (not
+   * transiently) is split in halves, recursively, so the other rows land; a single row the warehouse
+   * will not take becomes a rejected row (`warehouse_rejected`), kept with its reason like any other.
    */
   private async writeSplitting(
     dataset: string,
@@ -207,17 +207,9 @@ export class MicroBatcher {
     report: BatchReport,
   ): Promise<Map<Item, WriteOutcome>> {
     try {
-      const { value } = await retrying(() => this.writeOnce(dataset, items, report), {
-        policy: this.options.retry ?? NO_RETRY,
-        transient: this.transient,
-        onRetry: () => {
-          report.retries++;
-        },
-      });
-      return value;
+      return await this.writeOnce(dataset, items, report);
     } catch (error) {
       if (this.transient(error) || this.closed || error instanceof DuctoError) throw error;
-      const rows = items.filter((i) => i.kind === 'row');
       if (items.length > 1) {
         report.splits++;
         const half = Math.ceil(items.length / 2);
@@ -225,19 +217,33 @@ export class MicroBatcher {
         const second = await this.writeSplitting(dataset, items.slice(half), report);
         return new Map([...first, ...second]);
       }
-      const only = rows[0];
+      const only = items[0];
       if (only?.kind !== 'row') throw error;
       report.refused++;
       const detail = error instanceof Error ? error.message : String(error);
-      await this.writeSplitting(
-        dataset,
-        [{ ...only, kind: 'rejected', row: refusedRow(only.row, 'warehouse_rejected', detail) }],
-        {
-          ...report,
-        },
+      await this.writeRetrying(
+        { dataset, rows: [], rejected: [refusedRow(only.row, 'warehouse_rejected', detail)] },
+        report,
       );
       return new Map([[only, 'rejected']]);
     }
+  }
+
+  /**
+   * One warehouse write, tried again under the retry policy while it fails transiently. Each write
+   * is retried on its own: a write that succeeded is never sent twice because a later one failed.
+   */
+  private async writeRetrying(batch: WriteBatch, report: BatchReport): Promise<WriteResult> {
+    const { value } = await retrying(() => this.write(batch), {
+      policy: this.options.retry ?? NO_RETRY,
+      transient: this.transient,
+      onRetry: () => {
+        report.retries++;
+      },
+    });
+    // A store that retries on its own (BigQuery, per append request) says how often it did.
+    report.retries += value.retries ?? 0;
+    return value;
   }
 
   /** One write of the items, and what became of each. */
@@ -252,20 +258,21 @@ export class MicroBatcher {
       if (i.kind === 'row') rows.push(i.row);
       else rejected.push(i.row);
     }
-    const result = await this.write({ dataset, rows, rejected });
-    // A store that retries on its own (BigQuery, per append request) says how often it did.
-    report.retries += result.retries ?? 0;
+    const result = await this.writeRetrying({ dataset, rows, rejected }, report);
     const refused = new Map(result.refused.map((r) => [r.eventId, r]));
     if (refused.size > 0) {
       // Rows the warehouse refused one by one become rejected rows; the rest of the batch stands.
-      await this.write({
-        dataset,
-        rows: [],
-        rejected: items.flatMap((i) => {
-          const r = i.kind === 'row' ? refused.get(i.row.eventId) : undefined;
-          return r && i.kind === 'row' ? [refusedRow(i.row, r.code, r.detail)] : [];
-        }),
-      });
+      await this.writeRetrying(
+        {
+          dataset,
+          rows: [],
+          rejected: items.flatMap((i) => {
+            const r = i.kind === 'row' ? refused.get(i.row.eventId) : undefined;
+            return r && i.kind === 'row' ? [refusedRow(i.row, r.code, r.detail)] : [];
+          }),
+        },
+        report,
+      );
     }
     const outcomes = new Map<Item, WriteOutcome>();
     const seen = new Set<string>();

@@ -37,6 +37,22 @@ export function backoffDelay(
   return random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (failures - 1));
 }
 
+/**
+ * The wait before the next try after `failures` failures, or null when there is none: the attempts
+ * are spent, or the wait would end past `deadline` (the budget's end, in the `now()` clock).
+ */
+export function nextDelay(
+  policy: RetryPolicy,
+  failures: number,
+  deadline: number,
+  now: () => number = Date.now,
+  random: () => number = Math.random,
+): number | null {
+  if (failures >= policy.attempts) return null;
+  const delay = backoffDelay(policy, failures, random);
+  return now() + delay >= deadline ? null : delay;
+}
+
 export interface RetryOptions {
   policy: RetryPolicy;
   /** Whether a failure is worth another try (the store is busy or down, not refusing the data). */
@@ -67,9 +83,10 @@ export async function retrying<T>(
       return { value: await work(), tries: failures + 1 };
     } catch (error) {
       failures++;
-      const delay = backoffDelay(options.policy, failures, options.random);
-      if (!options.transient(error) || failures >= options.policy.attempts || now() + delay >= deadline)
-        throw error;
+      const delay = options.transient(error)
+        ? nextDelay(options.policy, failures, deadline, now, options.random)
+        : null;
+      if (delay === null) throw error;
       options.onRetry?.(error, failures);
       await sleep(delay);
     }

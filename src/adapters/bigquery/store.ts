@@ -5,6 +5,7 @@ import {
   bigqueryTables,
 } from '../../core/derive/bigquery-schema.ts';
 import { DuctoError } from '../../core/errors.ts';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../../core/retry.ts';
 import { screenBatch } from '../../core/row-check.ts';
 import * as sql from '../../core/sql/compile.ts';
 import { bigqueryDialect } from '../../core/sql/dialect.ts';
@@ -14,13 +15,7 @@ import type { StatsRow, StoredEvent, Warehouse, WriteBatch, WriteResult } from '
 import type { BigQueryClient, StorageWriteClient } from './clients.ts';
 import { createQueryRunner } from './query.ts';
 import { eventJson, rejectedJson } from './rows.ts';
-import {
-  type AppendTarget,
-  appendTarget,
-  createAppender,
-  DEFAULT_RETRY,
-  type RetryOptions,
-} from './writer.ts';
+import { type AppendTarget, appendTarget, createAppender } from './writer.ts';
 
 export interface BigQueryStoreOptions {
   /** A `BigQuery` client from `@google-cloud/bigquery` (or an object with the same methods). */
@@ -41,7 +36,7 @@ export interface BigQueryStoreOptions {
   maxRangeDays?: number | null;
   /** Days freshness looks back, today included. Default 2; null: all. */
   freshnessDays?: number | null;
-  retry?: Partial<RetryOptions>;
+  retry?: Partial<RetryPolicy>;
   /** An append not answered in this time is retried on a new connection. Default 30 s. */
   appendTimeoutMs?: number;
   /** Close the writer client on `close()` (when the caller made it for this store only). Default false. */
@@ -83,7 +78,7 @@ export function createBigQueryStore(options: BigQueryStoreOptions): Warehouse {
     pageRows: PAGE_ROWS,
   });
   const appender = createAppender(writer, {
-    retry: { ...DEFAULT_RETRY, ...options.retry },
+    retry: { ...DEFAULT_RETRY_POLICY, ...options.retry },
     appendTimeoutMs: options.appendTimeoutMs ?? 30_000,
     sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
   });

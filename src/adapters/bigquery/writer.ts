@@ -1,19 +1,17 @@
 import { adapt, managedwriter } from '@google-cloud/bigquery-storage';
 import type { BigQueryTable } from '../../core/derive/bigquery-schema.ts';
 import { DuctoError } from '../../core/errors.ts';
-import { backoffDelay, DEFAULT_RETRY_POLICY, type RetryPolicy } from '../../core/retry.ts';
+import { nextDelay, type RetryPolicy } from '../../core/retry.ts';
 import type { AppendConnection, AppendRowsResponse, StorageWriteClient } from './clients.ts';
 import { approxBytes, type JsonRow } from './rows.ts';
 
-/**
- * The writers' one retry policy (core/retry.ts), applied here to each append request: only this
+/*
+ * The writers' one retry policy (core/retry.ts) is applied here to each append request: only this
  * adapter tells a transient gRPC status from a refusal of the data, and a request that succeeded
  * must not be appended again. The budget is per request, kept under the push subscription's ack
  * deadline (60 s): past it Pub/Sub redelivers anyway, and a write still retrying then only adds
  * load (and a duplicate the read side has to remove).
  */
-export type RetryOptions = RetryPolicy;
-export const DEFAULT_RETRY: RetryOptions = DEFAULT_RETRY_POLICY;
 
 const DEADLINE_EXCEEDED = 4;
 const RESOURCE_EXHAUSTED = 8;
@@ -53,7 +51,7 @@ export interface Appender {
 }
 
 export interface AppenderOptions {
-  retry: RetryOptions;
+  retry: RetryPolicy;
   /** An append not answered in this time is abandoned and retried on a new connection. */
   appendTimeoutMs: number;
   sleep: (ms: number) => Promise<void>;
@@ -179,8 +177,8 @@ export function createAppender(client: StorageWriteClient, options: AppenderOpti
     const code = codeOf(error);
     const transient = code !== undefined && TRANSIENT.has(code);
     // Full jitter: concurrent writers that failed together do not retry together.
-    const delay = backoffDelay(options.retry, failures);
-    if (!transient || failures >= options.retry.attempts || Date.now() + delay >= deadline) {
+    const delay = transient ? nextDelay(options.retry, failures, deadline) : null;
+    if (delay === null) {
       const message = error instanceof Error ? error.message : String(error);
       const tries = transient
         ? ` after ${failures} attempts${failures < options.retry.attempts ? ` (retry budget of ${options.retry.budgetMs} ms spent)` : ''}`
