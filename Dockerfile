@@ -26,5 +26,5 @@ COPY --from=build /app/dist ./dist
 COPY schemas ./schemas
 USER node
 EXPOSE 8080
-ENTRYPOINT ["node", "dist/server.js"]
+ENTRYPOINT ["node", "dist/entry/container.js"]
 CMD ["api"]

@@ -101,7 +101,7 @@ export async function startServe(kind: Kind, o: BenchOptions, options: ServeOpti
   const emulatorHost = kind === 'direct' ? null : `127.0.0.1:${emulatorPort}`;
   const child = launch(
     [
-      join(ROOT, 'src/cli/main.ts'),
+      join(ROOT, 'src/entry/cli.ts'),
       'serve',
       '--no-seed',
       `--port=${port}`,

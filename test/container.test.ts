@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runRole } from '../src/container.ts';
 import { encodePushEnvelope } from '../src/core/delivery.ts';
+import { runRole } from '../src/role.ts';
 import { freePort } from './helpers/process.ts';
 
 // The container runs one role per service; locally both roles would need one DuckDB writer, so the
@@ -11,7 +11,7 @@ import { freePort } from './helpers/process.ts';
 const dir = mkdtempSync(join(tmpdir(), 'ducto-container-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe('container entry (node dist/server.js api|ingest)', () => {
+describe('container entry (node dist/entry/container.js api|ingest)', () => {
   it('serves only the ingest handler in the ingest role, and only the API in the api role', async () => {
     const env = { DUCTO_DB: join(dir, 'c.duckdb'), LOG_LEVEL: 'silent', DUCTO_DATASETS: 'flights' };
     const ingestPort = await freePort();

@@ -46,7 +46,7 @@ async function get(server: ReturnType<typeof getTestServer>, path: string) {
 beforeAll(async () => {
   process.env.DUCTO_DB = join(dir, 'fn.duckdb');
   process.env.LOG_LEVEL = 'silent';
-  await import('../src/functions.ts');
+  await import('../src/entry/functions.ts');
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

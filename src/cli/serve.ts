@@ -66,7 +66,7 @@ export async function startStack(config: Config, logger: Logger, options: StackO
     // roles and the functions (which also take DUCTO_WAREHOUSE), never silently swapped for DuckDB.
     throw new DuctoError(
       'config_invalid',
-      `ducto serve runs the local stack on DuckDB; DUCTO_WAREHOUSE=${config.warehouse.kind} is for the deployed services (node dist/server.js api|ingest, or the functions)`,
+      `ducto serve runs the local stack on DuckDB; DUCTO_WAREHOUSE=${config.warehouse.kind} is for the deployed services (node dist/entry/container.js api|ingest, or the functions)`,
     );
   }
   const runtime = await buildRuntime(config, {

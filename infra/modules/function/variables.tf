@@ -32,7 +32,7 @@ variable "entry_point" {
   type        = string
   validation {
     condition     = contains(["ingest", "api"], var.entry_point)
-    error_message = "entry_point is ingest or api (src/functions.ts)."
+    error_message = "entry_point is ingest or api (src/entry/functions.ts)."
   }
 }
 

@@ -1,8 +1,12 @@
+/**
+ * The `ducto` command (bin/ducto.mjs runs this file): parses arguments and hands each command to its
+ * module in src/cli/, loaded on demand so `ducto --help` starts no warehouse or Pub/Sub client.
+ */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import type { CanaryFlags } from '../cli/canary-command.ts';
 import type { ServeFlags } from '../config.ts';
 import { DuctoError } from '../core/errors.ts';
 import { VERSION } from '../version.ts';
-import type { CanaryFlags } from './canary-command.ts';
 
 function port(value: string): number {
   const n = Number(value);
@@ -46,7 +50,7 @@ program
     'honour DUCTO_FAULTS (injected warehouse failures and delays, for tests and benchmarks only)',
   )
   .action(async (opts: ServeFlags) => {
-    const { serve } = await import('./serve.ts');
+    const { serve } = await import('../cli/serve.ts');
     await serve(process.env, opts);
   });
 
@@ -67,7 +71,7 @@ program
       files: string[],
       opts: { dataset?: string; endpoint?: string; topic?: string; rate: number; concurrency: number },
     ) => {
-      const { publishCommand } = await import('./publish-command.ts');
+      const { publishCommand } = await import('../cli/publish-command.ts');
       process.exitCode = await publishCommand(process.env, files, opts);
     },
   );
@@ -86,7 +90,7 @@ program
   .option('--count <n>', 'canary events', positive, 5)
   .option('--deadline <seconds>', 'how long to wait for them', positive, 120)
   .action(async (opts: CanaryFlags) => {
-    const { canaryCommand } = await import('./canary-command.ts');
+    const { canaryCommand } = await import('../cli/canary-command.ts');
     process.exitCode = await canaryCommand(process.env, opts);
   });
 

@@ -1,7 +1,7 @@
 /**
- * The container's entry point (see Dockerfile): `node dist/server.js api|ingest`.
+ * The container's entry point (see Dockerfile): `node dist/entry/container.js api|ingest`.
  */
-import { runRole } from './container.ts';
+import { runRole } from '../role.ts';
 
 const stop = await runRole(process.argv.slice(2), process.env);
 let signals = 0;

@@ -6,11 +6,11 @@
 
 import type { Request, Response } from '@google-cloud/functions-framework';
 import * as ff from '@google-cloud/functions-framework';
-import type { App } from './app.ts';
-import { readConfig } from './config.ts';
-import { decodeDelivery } from './core/delivery.ts';
-import type { HttpRequest } from './http/types.ts';
-import { buildRuntime } from './runtime.ts';
+import type { App } from '../app.ts';
+import { readConfig } from '../config.ts';
+import { decodeDelivery } from '../core/delivery.ts';
+import type { HttpRequest } from '../http/types.ts';
+import { buildRuntime } from '../runtime.ts';
 
 // One app per function instance, built on first use: the framework's model is one module per
 // instance, so this is the single place where ducto keeps module state.
