@@ -1,18 +1,14 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+/**
+ * The benchmark's own children: bench/server.ts subjects answering commands over IPC, and scripts run
+ * to completion for their result line. Processes come from support/spawn.ts, so `killChildren` ends them.
+ */
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { launch } from '../support/spawn.ts';
 
 export const BENCH_DIR = import.meta.dirname;
-export const ROOT = join(BENCH_DIR, '..');
-
-const live = new Set<ChildProcess>();
-
-/** Kills every child still running; called on exit, on signals and on errors. */
-export function killChildren(): void {
-  for (const c of live) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  live.clear();
-}
 
 export interface SpawnOptions {
   /** CPUs to pin the child to with taskset; null leaves it unpinned. */
@@ -20,25 +16,6 @@ export interface SpawnOptions {
   env?: Record<string, string>;
   /** Give up when the child has printed nothing useful for this long. */
   timeoutMs: number;
-}
-
-/** Runs `node --import tsx ...args` from the repository root, killed by {@link killChildren}. */
-export function launch(args: string[], options: SpawnOptions): ChildProcess {
-  // e.g. BENCH_CHILD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the servers, not the load.
-  const extra = process.env.BENCH_CHILD_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const node = [process.execPath, ...extra, '--import', 'tsx', ...args];
-  const [cmd, ...argv] = options.cpus ? ['taskset', '-c', options.cpus.join(','), ...node] : node;
-  const child = spawn(cmd!, argv, {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      ...options.env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-  });
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-  return child;
 }
 
 /** Resolves with the first stdout line that parses as JSON with `key`, or rejects with the output so far. */
@@ -82,7 +59,7 @@ export interface ServerChild {
 
 /** Starts `bench/server.ts <kind> 0 ...args` and waits for its ready line. */
 export async function startServer(kind: string, args: string[], options: SpawnOptions): Promise<ServerChild> {
-  const child = launch([join(BENCH_DIR, 'server.ts'), kind, '0', ...args], options);
+  const child = launch([join(BENCH_DIR, 'server.ts'), kind, '0', ...args], { ...options, ipc: true });
   const ready = await firstJsonLine<{ ready: true; port: number; pid: number }>(
     child,
     'ready',

@@ -1,9 +1,10 @@
 import { Agent } from 'node:http';
 import { findEmulatorLauncher } from '../src/pubsub/emulator.ts';
+import { httpRequest, textOf } from '../support/http.ts';
 import { flights10k } from './load.ts';
 import type { BenchOptions, ScenarioResult } from './options.ts';
 import { goal, table } from './report.ts';
-import { call, DATASET, pubsubPublisher, type Serve, serverCounts, startServe } from './stack.ts';
+import { DATASET, pubsubPublisher, type Serve, serverCounts, startServe } from './stack.ts';
 import { median } from './stats.ts';
 
 /*
@@ -45,7 +46,7 @@ interface Round {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function writeRetries(agent: Agent, apiUrl: string): Promise<number> {
-  const { text } = await call(agent, `${apiUrl}/metrics`);
+  const text = textOf(await httpRequest(`${apiUrl}/metrics`, {}, agent));
   let n = 0;
   for (const m of text.matchAll(/^ducto_warehouse_write_retries_total(?:\{[^}]*\})? (\S+)$/gm))
     n += Number(m[1]);
@@ -54,9 +55,13 @@ async function writeRetries(agent: Agent, apiUrl: string): Promise<number> {
 
 /** Rows of this round, read back: the API's count of events with the round's origin code. */
 async function rowsOf(agent: Agent, apiUrl: string, origin: string): Promise<number> {
-  const { status, text } = await call(agent, `${apiUrl}/v1/${DATASET}/stats?origin=${origin}`, {
-    headers: { 'cache-control': 'no-cache' },
-  });
+  const reply = await httpRequest(
+    `${apiUrl}/v1/${DATASET}/stats?origin=${origin}`,
+    { headers: { 'cache-control': 'no-cache' } },
+    agent,
+  );
+  const { status } = reply;
+  const text = textOf(reply);
   if (status !== 200) throw new Error(`GET /v1/${DATASET}/stats answered ${status}: ${text.slice(0, 200)}`);
   return (JSON.parse(text) as { data: Array<{ count: number }> }).data.reduce((n, d) => n + d.count, 0);
 }

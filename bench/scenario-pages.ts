@@ -14,7 +14,8 @@ import { join, relative } from 'node:path';
 import { duckdbSettings, PACKAGE_ROOT, readConfig } from '../src/config.ts';
 import { duckdbDdl } from '../src/core/derive/duckdb-ddl.ts';
 import { loadSchemas } from '../src/core/schema-files.ts';
-import { BENCH_DIR, ROOT, runScript } from './child.ts';
+import { ROOT } from '../support/spawn.ts';
+import { BENCH_DIR, runScript } from './child.ts';
 import type { BenchOptions, ScenarioResult } from './options.ts';
 import { goal, table } from './report.ts';
 

@@ -1,17 +1,17 @@
 /**
  * `ducto serve` as the freshness and fault scenarios run it: a child process (which runs the Pub/Sub
- * emulator as its own child), with the helpers that publish to it and read its /metrics.
+ * emulator as its own child) started by support/serve.ts, with the helpers that publish to it and read
+ * its /metrics.
  */
 import type { ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
-import { type Agent, request } from 'node:http';
+import type { Agent } from 'node:http';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { PubSub } from '@google-cloud/pubsub';
 import { emulatorClientConfig, isEmulatorUp } from '../src/pubsub/emulator.ts';
+import { httpRequest, textOf } from '../support/http.ts';
 import { cpuSeconds, freePort } from '../support/proc.ts';
-import { launch, ROOT } from './child.ts';
+import { startServe as startDuctoServe } from '../support/serve.ts';
 import type { BenchOptions } from './options.ts';
 
 export const DATASET = 'flights';
@@ -38,36 +38,6 @@ export interface ServeOptions {
   env?: Record<string, string>;
   /** Flags after `serve` (e.g. --allow-faults). */
   args?: string[];
-}
-
-/*
- * node:http with keep-alive agents rather than fetch: at 1,000 POSTs/s, fetch (undici) in this
- * process showed a median of over a second per request against the same server that node:http
- * answers in ~6 ms, which would have measured the client, not ducto.
- */
-export function call(
-  agent: Agent,
-  url: string,
-  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
-): Promise<{ status: number; text: string; cacheControl: string }> {
-  return new Promise((resolve, reject) => {
-    const headers = { ...options.headers };
-    if (options.body !== undefined) headers['content-length'] = String(Buffer.byteLength(options.body));
-    const req = request(url, { method: options.method ?? 'GET', agent, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          text: Buffer.concat(chunks).toString('utf8'),
-          cacheControl: String(res.headers['cache-control'] ?? ''),
-        }),
-      );
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(options.body);
-  });
 }
 
 /** CPU seconds of every descendant of `pid` (the emulator's shell, watchdog and JVM). */
@@ -97,66 +67,30 @@ export function descendantsCpuSeconds(pid: number): number {
 }
 
 export async function startServe(kind: Kind, o: BenchOptions, options: ServeOptions = {}): Promise<Serve> {
-  const [port, ingestPort, emulatorPort] = [await freePort(), await freePort(), await freePort()];
-  const emulatorHost = kind === 'direct' ? null : `127.0.0.1:${emulatorPort}`;
-  const child = launch(
-    [
-      join(ROOT, 'src/entry/cli.ts'),
-      'serve',
+  const emulatorHost = kind === 'direct' ? null : `127.0.0.1:${await freePort()}`;
+  const serve = await startDuctoServe({
+    args: [
       '--no-seed',
-      `--port=${port}`,
-      `--ingest-port=${ingestPort}`,
-      `--db=${join(o.tmp, `${options.name ?? 'serve'}-${kind}-${port}.duckdb`)}`,
+      `--db=${join(o.tmp, `${options.name ?? 'serve'}-${kind}-${Date.now()}.duckdb`)}`,
       ...(kind === 'direct' ? ['--pubsub=direct'] : ['--pubsub=emulator', `--delivery=${kind}`]),
       ...(options.args ?? []),
     ],
-    {
-      cpus: o.serverCpus,
-      timeoutMs: 0,
-      env: {
-        LOG_LEVEL: 'warn',
-        GOOGLE_CLOUD_PROJECT: PROJECT,
-        ...(emulatorHost ? { PUBSUB_EMULATOR_HOST: emulatorHost } : {}),
-        ...options.env,
-      },
+    cpus: o.serverCpus,
+    env: {
+      GOOGLE_CLOUD_PROJECT: PROJECT,
+      ...(emulatorHost ? { PUBSUB_EMULATOR_HOST: emulatorHost } : {}),
+      ...options.env,
     },
-  );
-  let output = '';
-  const collect = (c: Buffer) => {
-    output = (output + c.toString()).slice(-8000);
-  };
-  child.stdout!.on('data', collect);
-  const exited = once(child, 'exit');
-  await new Promise<void>((resolve, reject) => {
-    const lines = createInterface({ input: child.stderr! });
-    const timer = setTimeout(() => fail('did not start within 120 s'), 120_000);
-    const fail = (why: string) => {
-      clearTimeout(timer);
-      reject(new Error(`ducto serve (${kind}) ${why}:\n${output}`));
-    };
-    lines.on('line', (line) => {
-      output = `${output}${line}\n`.slice(-8000);
-      if (line.startsWith('ducto is running')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    void exited.then(([code, signal]) => fail(`exited (${signal ?? code})`));
   });
   let stopped: Promise<void> | null = null;
   return {
-    child,
-    apiUrl: `http://127.0.0.1:${port}`,
-    ingestUrl: `http://127.0.0.1:${ingestPort}`,
+    child: serve.child,
+    apiUrl: serve.apiUrl,
+    ingestUrl: serve.ingestUrl,
     emulatorHost,
     stop: () => {
       stopped ??= (async () => {
-        if (child.exitCode === null && child.signalCode === null) {
-          child.kill('SIGTERM');
-          const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-          await exited;
-          clearTimeout(timer);
-        }
+        await serve.stop();
         // `ducto serve` stops the emulator it started; one still answering is an orphan.
         if (emulatorHost && (await isEmulatorUp(emulatorHost, 500))) {
           throw new Error(`the emulator at ${emulatorHost} still answers after ducto serve stopped`);
@@ -176,7 +110,7 @@ export interface ServerCounts {
 }
 
 export async function serverCounts(agent: Agent, apiUrl: string): Promise<ServerCounts> {
-  const { text } = await call(agent, `${apiUrl}/metrics`);
+  const text = textOf(await httpRequest(`${apiUrl}/metrics`, {}, agent));
   const outcomes: Record<string, number> = {};
   for (const m of text.matchAll(/^ducto_ingest_messages_total\{([^}]*)\} (\S+)$/gm)) {
     const outcome = /outcome="([^"]*)"/.exec(m[1]!)?.[1] ?? '';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodePushEnvelope } from '../src/core/delivery.ts';
 import { runRole } from '../src/role.ts';
-import { freePort } from './helpers/process.ts';
+import { freePort } from '../support/proc.ts';
 
 // The container runs one role per service; locally both roles would need one DuckDB writer, so the
 // ingest role is checked on its own file and the api role on another.

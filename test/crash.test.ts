@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { type ServeProcess, startServe } from '../support/serve.ts';
 import { flightsSample } from './helpers/api-harness.ts';
-import { type ServeProcess, startServe } from './helpers/process.ts';
 import { pool, push } from './helpers/push-client.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'ducto-crash-'));
@@ -27,7 +27,7 @@ async function killMidIngest(name: string, total: number, killAt: number, args: 
   const db = join(dir, `${name}.duckdb`);
   const serveArgs = ['--pubsub=direct', '--no-seed', '--db', db, ...args];
   const serveEnv = { DUCTO_CACHE_TTL_MS: '0', ...env };
-  serve = await startServe(serveArgs, serveEnv);
+  serve = await startServe({ args: serveArgs, env: serveEnv });
   const records = flightsSample(total);
   const ids = records.map((_, i) => `${name}-${i}`);
   const acked = new Set<string>();
@@ -52,7 +52,7 @@ async function killMidIngest(name: string, total: number, killAt: number, args: 
   await sending;
   await s.stop();
 
-  serve = await startServe(serveArgs, serveEnv);
+  serve = await startServe({ args: serveArgs, env: serveEnv });
   const api = serve.apiUrl;
   const missing: string[] = [];
   await pool([...acked], 32, async (id) => {
@@ -112,7 +112,7 @@ describe('crash safety', () => {
     const db = join(dir, 'term.duckdb');
     const args = ['--pubsub=direct', '--no-seed', '--db', db];
     const env = { DUCTO_CACHE_TTL_MS: '0' };
-    serve = await startServe(args, env);
+    serve = await startServe({ args, env });
     const s = serve;
     const records = flightsSample(5000);
     const acked: string[] = [];
@@ -135,7 +135,7 @@ describe('crash safety', () => {
     await sending;
     expect(code).toBe(0);
 
-    serve = await startServe(args, env);
+    serve = await startServe({ args, env });
     const api = serve.apiUrl;
     expect(await count(api)).toBeGreaterThanOrEqual(acked.length);
     const missing: string[] = [];

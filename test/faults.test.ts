@@ -7,9 +7,9 @@ import { readConfig } from '../src/config.ts';
 import { DuctoError } from '../src/core/errors.ts';
 import { FaultInjector, parseFaults } from '../src/core/faults.ts';
 import { findEmulatorLauncher } from '../src/pubsub/emulator.ts';
-import { rssMb } from '../support/proc.ts';
+import { freePort, rssMb } from '../support/proc.ts';
+import { type ServeProcess, startServe } from '../support/serve.ts';
 import { flightsSample } from './helpers/api-harness.ts';
-import { freePort, type ServeProcess, startServe } from './helpers/process.ts';
 import { pool, push } from './helpers/push-client.ts';
 import { ROOT } from './helpers/schemas.ts';
 import { stackFactory } from './helpers/stacks.ts';
@@ -155,9 +155,9 @@ async function pendingRows(apiUrl: string): Promise<number> {
  * deliveries, retrying each 429 the way Pub/Sub does, and samples the writer's queue meanwhile.
  */
 async function floodSlowWarehouse(maxPending: number) {
-  const serve = await startServe(['--pubsub=direct', '--no-seed', '--db', ':memory:', '--allow-faults'], {
-    DUCTO_FAULTS: 'warehouse.write.delay_ms=200',
-    DUCTO_MAX_PENDING: String(maxPending),
+  const serve = await startServe({
+    args: ['--pubsub=direct', '--no-seed', '--db', ':memory:', '--allow-faults'],
+    env: { DUCTO_FAULTS: 'warehouse.write.delay_ms=200', DUCTO_MAX_PENDING: String(maxPending) },
   });
   children.push(serve);
   const pid = serve.child.pid!;

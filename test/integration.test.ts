@@ -4,7 +4,7 @@ import { runCanary } from '../src/canary.ts';
 import type { StackOptions } from '../src/cli/serve.ts';
 import { DuctoError } from '../src/core/errors.ts';
 import { findEmulatorLauncher } from '../src/pubsub/emulator.ts';
-import { freePort } from './helpers/process.ts';
+import { freePort } from '../support/proc.ts';
 import { ROOT } from './helpers/schemas.ts';
 import { stackFactory } from './helpers/stacks.ts';
 

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_OPERATIONS, expectStatus, type Operation, runWorkload } from '../bench/workload.ts';
 import { encodePushEnvelope } from '../src/core/delivery.ts';
-import { freePort, type ServeProcess, startServe } from './helpers/process.ts';
+import { freePort } from '../support/proc.ts';
+import { type ServeProcess, startServe } from '../support/serve.ts';
 import { ROOT } from './helpers/schemas.ts';
 
 // The short version of `npm run load`: the same workload for a few seconds at a modest rate.
@@ -47,12 +48,9 @@ describe('load and soak generator', () => {
   it('flags operation errors and rows stored that nobody acknowledged to it', async () => {
     const db = mkdtempSync(join(tmpdir(), 'ducto-load-test-'));
     cleanups.push(() => rmSync(db, { recursive: true, force: true }));
-    const serve: ServeProcess = await startServe([
-      '--pubsub=direct',
-      '--no-seed',
-      '--db',
-      join(db, 'x.duckdb'),
-    ]);
+    const serve: ServeProcess = await startServe({
+      args: ['--pubsub=direct', '--no-seed', '--db', join(db, 'x.duckdb')],
+    });
     cleanups.push(() => serve.stop());
 
     // A consumer operation that asks for a dataset that does not exist: 404 every time.

@@ -7,7 +7,7 @@ import { DuctoError } from '../src/core/errors.ts';
 import { emulatorClientConfig, findEmulatorLauncher } from '../src/pubsub/emulator.ts';
 import { deliveryOf } from '../src/pubsub/pull-bridge.ts';
 import { pullSubscriptionName, subscriptionName, topicName } from '../src/pubsub/topology.ts';
-import { freePort } from './helpers/process.ts';
+import { freePort } from '../support/proc.ts';
 import { stackFactory } from './helpers/stacks.ts';
 
 // The local pull delivery mode (src/pubsub/pull-bridge.ts) through the real emulator: the same

@@ -2,9 +2,9 @@
 
 import { Agent } from 'node:http';
 import { loadavg } from 'node:os';
+import { httpRequest, textOf } from '../../support/http.ts';
 import { cpuSeconds } from '../../support/proc.ts';
 import {
-  call,
   DATASET,
   descendantsCpuSeconds,
   type Publisher,
@@ -95,11 +95,14 @@ export async function measure(
     const from = new Date(Math.max(oldest, start - WINDOW_CAP_MS)).toISOString();
     pollStarts.push(start);
     try {
-      const { status, text, cacheControl } = await call(
-        pollAgent,
+      const reply = await httpRequest(
         `${serve.apiUrl}/v1/${DATASET}?fields=event_id&from=${encodeURIComponent(from)}`,
         { headers: { accept: 'application/x-ndjson' } },
+        pollAgent,
       );
+      const { status } = reply;
+      const text = textOf(reply);
+      const cacheControl = String(reply.headers['cache-control'] ?? '');
       const at = Date.now();
       pollDurations.push(at - start);
       if (status !== 200) throw new Error(`a poll answered ${status}: ${text.slice(0, 200)}`);
@@ -152,14 +155,14 @@ export async function measure(
   }
 
   // The whole run once more, to count what the API holds: each event must be there exactly once.
-  const final = await call(
-    agent,
+  const final = await httpRequest(
     `${serve.apiUrl}/v1/${DATASET}?fields=event_id&from=${encodeURIComponent(new Date(publishedAt[0]!).toISOString())}`,
     { headers: { accept: 'application/x-ndjson' } },
+    agent,
   );
   if (final.status !== 200) throw new Error(`the final read answered ${final.status}`);
   const copies = new Uint32Array(n);
-  for (const line of final.text.split('\n')) {
+  for (const line of textOf(final).split('\n')) {
     if (line === '') continue;
     const id = (JSON.parse(line) as { event_id: string }).event_id;
     if (id.startsWith(prefix)) copies[Number(id.slice(prefix.length))]!++;

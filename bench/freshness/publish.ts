@@ -3,7 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import { Agent } from 'node:http';
 import { encodePushEnvelope } from '../../src/core/delivery.ts';
-import { call, DATASET, PROJECT, type Publisher } from '../stack.ts';
+import { httpRequest } from '../../support/http.ts';
+import { DATASET, PROJECT, type Publisher } from '../stack.ts';
 import { quantile } from '../stats.ts';
 
 import { MAX_IN_FLIGHT } from './constants.ts';
@@ -25,11 +26,11 @@ export function pushPublisher(ingestUrl: string): Publisher {
         new Date(publishedAtMs),
       );
       for (let attempt = 1; ; attempt++) {
-        const res = await call(agent, url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body,
-        });
+        const res = await httpRequest(
+          url,
+          { method: 'POST', headers: { 'content-type': 'application/json' }, body },
+          agent,
+        );
         if (res.status >= 200 && res.status < 300) return;
         if ((res.status !== 429 && res.status !== 503) || attempt >= 50)
           throw new Error(`the ingest endpoint answered ${res.status}`);

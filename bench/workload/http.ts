@@ -1,22 +1,10 @@
-/** The workload's HTTP client: loopback only, bounded, with statuses kept as they came. */
-import http from 'node:http';
-import { REQUEST_TIMEOUT_MS } from './constants.ts';
+/**
+ * The workload's view of HTTP answers: statuses kept as they came, problem+json codes as error keys, and
+ * loopback-only targets. Requests go through support/http.ts with a bounded time.
+ */
+import type { Reply } from '../../support/http.ts';
 
-// ---------------------------------------------------------------------------------------------
-// HTTP
-
-export interface Reply {
-  status: number;
-  contentType: string;
-  body: Buffer;
-}
-
-/** A request failure that is not a response: its error key. */
-export class RequestError extends Error {
-  constructor(readonly key: string) {
-    super(key);
-  }
-}
+export const contentTypeOf = (reply: Reply): string => String(reply.headers['content-type'] ?? '');
 
 /** An operation whose answer was wrong: its error key. */
 export class OpError extends Error {
@@ -25,49 +13,10 @@ export class OpError extends Error {
   }
 }
 
-export function request(
-  agent: http.Agent,
-  url: URL,
-  method: 'GET' | 'POST',
-  headers: Record<string, string>,
-  body?: string,
-): Promise<Reply> {
-  return new Promise<Reply>((resolvePromise, reject) => {
-    const req = http.request(
-      url,
-      {
-        method,
-        agent,
-        headers: body === undefined ? headers : { ...headers, 'content-length': Buffer.byteLength(body) },
-        timeout: REQUEST_TIMEOUT_MS,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolvePromise({
-            status: res.statusCode ?? 0,
-            contentType: String(res.headers['content-type'] ?? ''),
-            body: Buffer.concat(chunks),
-          }),
-        );
-        res.on('error', (e: NodeJS.ErrnoException) =>
-          reject(new RequestError(`transport ${e.code ?? e.message}`)),
-        );
-      },
-    );
-    req.on('timeout', () => req.destroy(new RequestError('timeout')));
-    req.on('error', (e: NodeJS.ErrnoException) =>
-      reject(e instanceof RequestError ? e : new RequestError(`transport ${e.code ?? e.message}`)),
-    );
-    req.end(body);
-  });
-}
-
 /** `<status> <code>` of a non-2xx answer, the code read from its problem+json body. */
 export function statusKey(reply: Reply): string {
   let code = '';
-  if (reply.contentType.includes('json')) {
+  if (contentTypeOf(reply).includes('json')) {
     try {
       const parsed = JSON.parse(reply.body.toString('utf8')) as { code?: unknown };
       if (typeof parsed.code === 'string') code = ` ${parsed.code}`;
@@ -81,7 +30,7 @@ export function statusKey(reply: Reply): string {
 /** Throws unless the answer is `status`; returns its body parsed as JSON when it is JSON. */
 export function expectStatus(reply: Reply, status = 200): unknown {
   if (reply.status !== status) throw new OpError(statusKey(reply));
-  if (!reply.contentType.includes('json')) return undefined;
+  if (!contentTypeOf(reply).includes('json')) return undefined;
   try {
     return JSON.parse(reply.body.toString('utf8'));
   } catch {

@@ -1,8 +1,9 @@
 /** The readers' operations: cursor pages, filtered lists, NDJSON streams, stats, get by id. */
 
+import type { Reply } from '../../support/http.ts';
 import { DATASET, DAY_MS, HOUR_MS, MAX_PAGES_PER_WALK, PAGE_LIMIT } from './constants.ts';
 import { type Flight, flightTime, iso, pickOne } from './flights.ts';
-import { expectStatus, OpError, type Reply, statusKey } from './http.ts';
+import { contentTypeOf, expectStatus, OpError, statusKey } from './http.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Consumers and their operations
@@ -103,7 +104,7 @@ export const streamOp: Operation = {
     const query = new URLSearchParams({ from: iso(from), to: iso(from + HOUR_MS) });
     const reply = await ctx.get(`/v1/${DATASET}?${query}`, { accept: 'application/x-ndjson' });
     if (reply.status !== 200) throw new OpError(statusKey(reply));
-    if (!reply.contentType.startsWith('application/x-ndjson')) throw new OpError('mismatch stream type');
+    if (!contentTypeOf(reply).startsWith('application/x-ndjson')) throw new OpError('mismatch stream type');
     const text = reply.body.toString('utf8');
     if (text.length > 0 && !text.endsWith('\n')) throw new OpError('mismatch truncated stream');
     for (const line of text.split('\n')) {

@@ -3,9 +3,10 @@
 import type http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { encodePushEnvelope } from '../../src/core/delivery.ts';
-import { DATASET, MAX_ATTEMPTS } from './constants.ts';
+import { httpRequest, TransportError } from '../../support/http.ts';
+import { DATASET, MAX_ATTEMPTS, REQUEST_TIMEOUT_MS } from './constants.ts';
 import type { Flight, Published } from './flights.ts';
-import { RequestError, request, statusKey } from './http.ts';
+import { statusKey } from './http.ts';
 import type { Window } from './op-stats.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -94,12 +95,15 @@ export class Publisher {
         const w = this.window;
         const started = performance.now();
         try {
-          const reply = await request(
-            this.agent,
+          const reply = await httpRequest(
             this.url,
-            'POST',
-            { 'content-type': 'application/json' },
-            body,
+            {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body,
+              timeoutMs: REQUEST_TIMEOUT_MS,
+            },
+            this.agent,
           );
           const ok = reply.status >= 200 && reply.status < 300;
           const key = ok ? undefined : statusKey(reply);
@@ -112,7 +116,7 @@ export class Publisher {
           }
           w.publish.rejected.set(key, (w.publish.rejected.get(key) ?? 0) + 1);
         } catch (e) {
-          const key = e instanceof RequestError ? e.key : `transport ${String(e)}`;
+          const key = e instanceof TransportError ? e.key : `transport ${String(e)}`;
           w.publish.latency.record((performance.now() - started) * 1000, key);
           w.publish.transport.set(key, (w.publish.transport.get(key) ?? 0) + 1);
         }

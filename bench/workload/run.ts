@@ -6,10 +6,11 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SingleBar } from 'cli-progress';
 import { VERSION } from '../../src/version.ts';
+import { httpRequest, TransportError } from '../../support/http.ts';
 import { rssMb } from '../../support/proc.ts';
-import { DRAIN_MS, KEEP_UP } from './constants.ts';
+import { DRAIN_MS, KEEP_UP, REQUEST_TIMEOUT_MS } from './constants.ts';
 import { flightTime, loadFlights, Published } from './flights.ts';
-import { assertLoopback, OpError, RequestError, request } from './http.ts';
+import { assertLoopback, OpError } from './http.ts';
 import { OpStats, round, Window } from './op-stats.ts';
 import { DEFAULT_OPERATIONS, type OpContext } from './operations.ts';
 import { envelopeTemplates, Publisher } from './publisher.ts';
@@ -153,7 +154,8 @@ export async function runWorkload(options: WorkloadOptions): Promise<WorkloadRep
     };
     for (let c = 0; c < options.consumers; c++) {
       const ctx: OpContext = {
-        get: (path, headers = {}) => request(apiAgent, new URL(path, stack.apiUrl), 'GET', headers),
+        get: (path, headers = {}) =>
+          httpRequest(new URL(path, stack.apiUrl), { headers, timeoutMs: REQUEST_TIMEOUT_MS }, apiAgent),
         flights,
         timeRange,
         published: () => published.pick(),
@@ -172,7 +174,7 @@ export async function runWorkload(options: WorkloadOptions): Promise<WorkloadRep
               }
             } catch (e) {
               error =
-                e instanceof OpError || e instanceof RequestError
+                e instanceof OpError || e instanceof TransportError
                   ? e.key
                   : `mismatch ${(e as Error).message ?? String(e)}`;
               ctx.state = {};

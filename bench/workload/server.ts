@@ -1,18 +1,16 @@
 /** The server under load: its own `ducto serve`, or one already running; its CPU and memory trend. */
 
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { cpuSeconds, freePort } from '../../support/proc.ts';
-import { ROOT } from '../child.ts';
+import { httpRequest } from '../../support/http.ts';
+import { cpuSeconds } from '../../support/proc.ts';
+import { type ServeProcess, startServe } from '../../support/serve.ts';
 import { median } from '../stats.ts';
-import { DATASET } from './constants.ts';
+import { DATASET, REQUEST_TIMEOUT_MS } from './constants.ts';
 import { iso } from './flights.ts';
-import { assertLoopback, expectStatus, request } from './http.ts';
+import { assertLoopback, expectStatus } from './http.ts';
 import { round } from './op-stats.ts';
 import type { MemoryTrend } from './types.ts';
 
@@ -29,78 +27,29 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-/** `ducto serve --pubsub=direct --no-seed` on free loopback ports with a scratch DuckDB file. */
+/** `ducto serve --pubsub=direct --no-seed` (support/serve.ts) with a scratch DuckDB file. */
 export async function startWorkloadServer(): Promise<Stack> {
-  const port = await freePort();
-  let ingestPort = await freePort();
-  while (ingestPort === port) ingestPort = await freePort();
   const tmp = mkdtempSync(join(tmpdir(), 'ducto-load-'));
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [
-      join(ROOT, 'bin/ducto.mjs'),
-      'serve',
-      '--pubsub=direct',
-      '--no-seed',
-      '--port',
-      String(port),
-      '--ingest-port',
-      String(ingestPort),
-      '--db',
-      join(tmp, 'load.duckdb'),
-    ],
-    {
-      cwd: ROOT,
-      env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let output = '';
-  const keep = (c: Buffer) => {
-    output = (output + c.toString()).slice(-8000);
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  let died: string | null = null;
-  let stopping = false;
-  const exited = once(child, 'exit');
-  child.once('exit', (code, signal) => {
-    if (!stopping) died = `ducto serve exited (${signal ?? code}) during the run\n${output}`;
-  });
   const cleanup = () => rmSync(tmp, { recursive: true, force: true });
-  const apiUrl = new URL(`http://127.0.0.1:${port}`);
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (died) {
-      cleanup();
-      throw new Error((died as string).replace('during the run', 'at start'));
-    }
-    try {
-      if ((await fetch(new URL('/healthz', apiUrl))).ok) break;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      cleanup();
-      throw new Error(`ducto serve did not answer on ${apiUrl} within 60 s\n${output}`);
-    }
-    await sleep(100);
+  let serve: ServeProcess;
+  try {
+    serve = await startServe({
+      args: ['--pubsub=direct', '--no-seed', '--db', join(tmp, 'load.duckdb')],
+      env: { HOST: '127.0.0.1', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
+      readyTimeoutMs: 60_000,
+    });
+  } catch (e) {
+    cleanup();
+    throw e;
   }
   return {
-    apiUrl,
-    ingestUrl: new URL(`http://127.0.0.1:${ingestPort}/`),
-    pid: child.pid ?? null,
+    apiUrl: new URL(serve.apiUrl),
+    ingestUrl: new URL(`${serve.ingestUrl}/`),
+    pid: serve.child.pid ?? null,
     own: true,
-    died: () => died,
+    died: () => serve.died(),
     async stop() {
-      stopping = true;
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-        await exited;
-        clearTimeout(timer);
-      }
+      await serve.stop('SIGTERM', 10_000);
       cleanup();
     },
   };
@@ -121,7 +70,11 @@ export function externalStack(apiUrl: string, ingestUrl: string, pid: number | u
 let countSeq = 0;
 export async function storedCount(agent: http.Agent, apiUrl: URL): Promise<number> {
   const from = iso((Date.now() % 1_000_000_000) + countSeq++);
-  const reply = await request(agent, new URL(`/v1/${DATASET}/stats?from=${from}`, apiUrl), 'GET', {});
+  const reply = await httpRequest(
+    new URL(`/v1/${DATASET}/stats?from=${from}`, apiUrl),
+    { timeoutMs: REQUEST_TIMEOUT_MS },
+    agent,
+  );
   const body = expectStatus(reply) as { data?: Array<{ count?: unknown }> };
   const count = body.data?.[0]?.count;
   if (typeof count !== 'number')

@@ -1,7 +1,5 @@
-import { Agent, request } from 'node:http';
 import { encodePushEnvelope } from '../../src/core/delivery.ts';
-
-const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+import { httpRequest } from '../../support/http.ts';
 
 /** POSTs one push envelope to an ingest endpoint; resolves with the HTTP status (0 when the connection failed). */
 export function push(
@@ -11,25 +9,14 @@ export function push(
   attributes: Record<string, string>,
 ): Promise<number> {
   const body = encodePushEnvelope(data, messageId, attributes, 'projects/ducto-local/subscriptions/test');
-  const url = new URL(endpoint);
-  return new Promise((resolve) => {
-    const req = request(
-      {
-        host: url.hostname,
-        port: url.port,
-        path: `${url.pathname}${url.search}`,
-        method: 'POST',
-        agent,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on('error', () => resolve(0));
-    req.end(body);
-  });
+  return httpRequest(endpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+  }).then(
+    (reply) => reply.status,
+    () => 0,
+  );
 }
 
 /** Runs `fn` over `items` with at most `concurrency` in flight. */
