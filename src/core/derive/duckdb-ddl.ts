@@ -1,13 +1,16 @@
-import { type DatasetSchema, type FieldType, tableNames } from '../dataset-schema.ts';
+import { type DatasetSchema, tableNames } from '../dataset-schema.ts';
 import { duckdbDialect } from '../sql/dialect.ts';
+import { type ColumnType, EVENT_METADATA_COLUMNS, REJECTED_COLUMNS } from './system-columns.ts';
 
-const DUCKDB_TYPES: Record<FieldType, string> = {
+const DUCKDB_TYPES: Record<ColumnType, string> = {
   string: 'VARCHAR',
   integer: 'BIGINT',
   number: 'DOUBLE',
   boolean: 'BOOLEAN',
   // TIMESTAMP (no zone) holds UTC microseconds, the precision of the port's Micros.
   timestamp: 'TIMESTAMP',
+  bytes: 'BLOB',
+  json: 'JSON',
 };
 
 export interface DuckDBColumn {
@@ -17,32 +20,20 @@ export interface DuckDBColumn {
   constraint: string;
 }
 
+const column = (c: { name: string; type: ColumnType; required: boolean }): DuckDBColumn => ({
+  name: c.name,
+  type: DUCKDB_TYPES[c.type],
+  constraint: c.required ? 'NOT NULL' : '',
+});
+
 /** The events table's columns: the schema fields in order, then the ingest metadata. */
 export function duckdbEventColumns(schema: DatasetSchema): DuckDBColumn[] {
   return [
-    ...schema.fields.map((f) => ({
-      name: f.name,
-      type: DUCKDB_TYPES[f.type],
-      constraint: f.required ? 'NOT NULL' : '',
-    })),
+    ...schema.fields.map(column),
     // The primary key is what makes a redelivered message a no-op (INSERT … ON CONFLICT DO NOTHING).
-    { name: 'event_id', type: 'VARCHAR', constraint: 'PRIMARY KEY' },
-    { name: 'publish_time', type: 'TIMESTAMP', constraint: '' },
-    { name: 'ingested_at', type: 'TIMESTAMP', constraint: 'NOT NULL' },
-  ];
-}
-
-function duckdbRejectedColumns(): DuckDBColumn[] {
-  return [
-    { name: 'message_id', type: 'VARCHAR', constraint: 'NOT NULL' },
-    { name: 'event_id', type: 'VARCHAR', constraint: '' },
-    { name: 'code', type: 'VARCHAR', constraint: 'NOT NULL' },
-    { name: 'detail', type: 'VARCHAR', constraint: 'NOT NULL' },
-    // BLOB, not VARCHAR: a rejected payload may be invalid UTF-8 and must be kept byte for byte.
-    { name: 'payload', type: 'BLOB', constraint: '' },
-    { name: 'attributes', type: 'JSON', constraint: 'NOT NULL' },
-    { name: 'publish_time', type: 'TIMESTAMP', constraint: '' },
-    { name: 'received_at', type: 'TIMESTAMP', constraint: 'NOT NULL' },
+    ...EVENT_METADATA_COLUMNS.map((c) =>
+      c.name === 'event_id' ? { ...column(c), constraint: 'PRIMARY KEY' } : column(c),
+    ),
   ];
 }
 
@@ -58,6 +49,6 @@ export function duckdbDdl(schema: DatasetSchema): { events: string; rejected: st
   const names = tableNames(schema);
   return {
     events: createTable(names.events, duckdbEventColumns(schema)),
-    rejected: createTable(names.rejected, duckdbRejectedColumns()),
+    rejected: createTable(names.rejected, REJECTED_COLUMNS.map(column)),
   };
 }
