@@ -12,10 +12,11 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { openDuckDB } from '../src/adapters/duckdb/open.ts';
 import { createDuckDBStore } from '../src/adapters/duckdb/store.ts';
-import { duckdbSettings, PACKAGE_ROOT } from '../src/config.ts';
+import { duckdbSettings } from '../src/config.ts';
 import { loadSchemas } from '../src/core/schema-files.ts';
 import type { EventRow } from '../src/core/warehouse.ts';
 import { peakRssMb } from '../support/proc.ts';
+import { ROOT } from '../support/root.ts';
 
 const [db = '', rowsArg = '', batchArg = '10000'] = process.argv.slice(2);
 const rows = Number(rowsArg);
@@ -25,7 +26,7 @@ if (!db || !Number.isSafeInteger(rows) || rows < 1 || !Number.isSafeInteger(batc
   process.exit(2);
 }
 
-const schema = loadSchemas(join(PACKAGE_ROOT, 'schemas')).get('flights')!;
+const schema = loadSchemas(join(ROOT, 'schemas')).get('flights')!;
 // DuckDB's threads and memory limit as ducto runs it (DUCTO_DUCKDB_* to try others).
 const { instance } = await openDuckDB(db, duckdbSettings(process.env));
 const store = createDuckDBStore(instance);

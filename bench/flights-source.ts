@@ -8,9 +8,9 @@
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBTimestampValue } from '@duckdb/node-api';
-import { PACKAGE_ROOT } from '../src/config.ts';
+import { ROOT } from '../support/root.ts';
 
-const PARQUET = join(PACKAGE_ROOT, 'node_modules/vega-datasets/data/flights-3m.parquet');
+const PARQUET = join(ROOT, 'node_modules/vega-datasets/data/flights-3m.parquet');
 const rows = Number(process.argv[2]);
 if (!Number.isSafeInteger(rows) || rows < 1) {
   console.error('usage: bench/flights-source.ts <rows>');

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { encodePushEnvelope } from '../src/core/delivery.ts';
 import { cpuSeconds } from '../support/proc.ts';
-import { ROOT } from '../support/spawn.ts';
+import { ROOT } from '../support/root.ts';
 import { ensureWrk, wrkLoad } from './wrk.ts';
 
 /** The part of autocannon's programmatic API the bench uses (the package ships no types). */

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBTimestampValue, TIMESTAMP, VARCHAR } from '@duckdb/node-api';
 import { openDuckDB } from '../src/adapters/duckdb/open.ts';
 import { createDuckDBStore } from '../src/adapters/duckdb/store.ts';
-import { PACKAGE_ROOT, readConfig } from '../src/config.ts';
+import { readConfig } from '../src/config.ts';
 import { createCursorCodec, queryDigest } from '../src/core/cursor.ts';
 import { parseListQuery, parseParams } from '../src/core/query.ts';
 import { loadSchemas } from '../src/core/schema-files.ts';
@@ -15,13 +15,14 @@ import { compileList } from '../src/core/sql/compile.ts';
 import { duckdbDialect } from '../src/core/sql/dialect.ts';
 import type { HttpRequest } from '../src/http/types.ts';
 import { buildRuntime } from '../src/runtime.ts';
+import { ROOT } from '../support/root.ts';
 import { median } from './stats.ts';
 
 const [db = '', repsArg = '25', fractionArg = '0.8333'] = process.argv.slice(2);
 const reps = Number(repsArg);
 const fraction = Number(fractionArg);
 
-const schemas = loadSchemas(join(PACKAGE_ROOT, 'schemas'));
+const schemas = loadSchemas(join(ROOT, 'schemas'));
 const schema = schemas.get('flights')!;
 const config = readConfig({ DUCTO_CACHE_TTL_MS: '0', LOG_LEVEL: 'warn' });
 const { instance } = await openDuckDB(db);

@@ -4,7 +4,7 @@ import { httpRequest, textOf } from '../support/http.ts';
 import { flights10k } from './load.ts';
 import type { BenchOptions, ScenarioResult } from './options.ts';
 import { goal, table } from './report.ts';
-import { DATASET, pubsubPublisher, type Serve, serverCounts, startServe } from './stack.ts';
+import { DATASET, pubsubSender, type ScenarioServe, serverCounts, startScenarioServe } from './stack.ts';
 import { median } from './stats.ts';
 
 /*
@@ -24,7 +24,7 @@ const POLL_MS = 100;
 interface Subject {
   name: 'clean' | 'faults';
   label: string;
-  serve: Serve;
+  serve: ScenarioServe;
   runs: Round[];
 }
 
@@ -68,7 +68,7 @@ async function rowsOf(agent: Agent, apiUrl: string, origin: string): Promise<num
 
 async function runRound(s: Subject, round: number, count: number): Promise<Round> {
   const agent = new Agent({ keepAlive: true, maxSockets: 4 });
-  const publisher = pubsubPublisher(s.serve.emulatorHost!);
+  const publisher = pubsubSender(s.serve.emulatorHost!);
   try {
     // Each round's events carry an origin code of their own, so the API can count exactly them.
     const origin = `Z${s.name === 'clean' ? 'C' : 'F'}${String.fromCharCode(65 + (round % 26))}`;
@@ -118,13 +118,13 @@ export async function faultsScenario(o: BenchOptions): Promise<ScenarioResult> {
     subjects.push({
       name: 'clean',
       label: 'healthy warehouse',
-      serve: await startServe('push', o, { name: 'faults-clean' }),
+      serve: await startScenarioServe('push', o, { name: 'faults-clean' }),
       runs: [],
     });
     subjects.push({
       name: 'faults',
       label: `30% of writes fail (DUCTO_FAULTS=${FAULTS})`,
-      serve: await startServe('push', o, {
+      serve: await startScenarioServe('push', o, {
         name: 'faults-30',
         env: { DUCTO_FAULTS: FAULTS },
         args: ['--allow-faults'],

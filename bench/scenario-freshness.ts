@@ -3,10 +3,10 @@ import { findEmulatorLauncher } from '../src/pubsub/emulator.ts';
 import { POLL_MS } from './freshness/constants.ts';
 import { type FloorStats, measureEmulatorFloor } from './freshness/floor.ts';
 import { measure, type RunStats } from './freshness/measure.ts';
-import { pushPublisher } from './freshness/publish.ts';
+import { pushSender } from './freshness/publish.ts';
 import type { BenchOptions, ScenarioResult } from './options.ts';
 import { type Goal, goal, table } from './report.ts';
-import { DATASET, type Kind, type Publisher, pubsubPublisher, startServe } from './stack.ts';
+import { DATASET, type EventSender, type Kind, pubsubSender, startScenarioServe } from './stack.ts';
 
 /*
  * End-to-end freshness: from the publish call to the moment the event is visible through the API,
@@ -69,10 +69,10 @@ export async function freshnessScenario(o: BenchOptions): Promise<ScenarioResult
           `freshness floor: ${floor.publishErrors} publishes failed (${floor.firstPublishError}), ${floor.lost} never received, ${floor.subscriberErrors} subscriber errors`,
         );
     }
-    const serve = await startServe(s.kind, o, { name: 'freshness' });
-    let publisher: Publisher | null = null;
+    const serve = await startScenarioServe(s.kind, o, { name: 'freshness' });
+    let publisher: EventSender | null = null;
     try {
-      publisher = s.kind === 'pull' ? pubsubPublisher(serve.emulatorHost!) : pushPublisher(serve.ingestUrl);
+      publisher = s.kind === 'pull' ? pubsubSender(serve.emulatorHost!) : pushSender(serve.ingestUrl);
       // Unmeasured warm-up at the same rate (JIT of the server and of the emulator's JVM).
       const warm = await measure(serve, publisher, `${s.kind}-warm`, rate, o.warmupS);
       if (warm.publishErrors > 0)

@@ -11,10 +11,10 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join, relative } from 'node:path';
-import { duckdbSettings, PACKAGE_ROOT, readConfig } from '../src/config.ts';
+import { duckdbSettings, readConfig } from '../src/config.ts';
 import { duckdbDdl } from '../src/core/derive/duckdb-ddl.ts';
 import { loadSchemas } from '../src/core/schema-files.ts';
-import { ROOT } from '../support/spawn.ts';
+import { ROOT } from '../support/root.ts';
 import { BENCH_DIR, runScript } from './child.ts';
 import type { BenchOptions, ScenarioResult } from './options.ts';
 import { goal, table } from './report.ts';
@@ -23,7 +23,7 @@ import { goal, table } from './report.ts';
 // through the writer in the shape ingest gives it, so its peak RSS is the memory of ingesting.
 const BATCH = readConfig({}).batch.maxRows;
 const CACHE = join(BENCH_DIR, '.cache');
-const PARQUET = join(PACKAGE_ROOT, 'node_modules/vega-datasets/data/flights-3m.parquet');
+const PARQUET = join(ROOT, 'node_modules/vega-datasets/data/flights-3m.parquet');
 
 interface LoadFigures {
   rows: number;
@@ -61,7 +61,7 @@ interface Latency {
 
 /** The loaded database, reused while the table's DDL and the source file are unchanged. */
 async function loadedDatabase(rows: number): Promise<{ db: string; load: LoadFigures; cached: boolean }> {
-  const schema = loadSchemas(join(PACKAGE_ROOT, 'schemas')).get('flights')!;
+  const schema = loadSchemas(join(ROOT, 'schemas')).get('flights')!;
   const key = createHash('sha256')
     // DuckDB's threads and memory limit shape the load's peak RSS: another setting is another load.
     .update(

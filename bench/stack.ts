@@ -11,7 +11,7 @@ import { PubSub } from '@google-cloud/pubsub';
 import { emulatorClientConfig, isEmulatorUp } from '../src/pubsub/emulator.ts';
 import { httpRequest, textOf } from '../support/http.ts';
 import { cpuSeconds, freePort } from '../support/proc.ts';
-import { startServe as startDuctoServe } from '../support/serve.ts';
+import { startServe } from '../support/serve.ts';
 import type { BenchOptions } from './options.ts';
 
 export const DATASET = 'flights';
@@ -23,7 +23,7 @@ export const PROJECT = 'ducto-bench';
  */
 export type Kind = 'pull' | 'push' | 'direct';
 
-export interface Serve {
+export interface ScenarioServe {
   child: ChildProcess;
   apiUrl: string;
   ingestUrl: string;
@@ -31,7 +31,7 @@ export interface Serve {
   stop(): Promise<void>;
 }
 
-export interface ServeOptions {
+export interface ScenarioServeOptions {
   /** Part of the database file's name. */
   name?: string;
   /** Environment over the defaults (e.g. DUCTO_FAULTS). */
@@ -66,9 +66,13 @@ export function descendantsCpuSeconds(pid: number): number {
   return total;
 }
 
-export async function startServe(kind: Kind, o: BenchOptions, options: ServeOptions = {}): Promise<Serve> {
+export async function startScenarioServe(
+  kind: Kind,
+  o: BenchOptions,
+  options: ScenarioServeOptions = {},
+): Promise<ScenarioServe> {
   const emulatorHost = kind === 'direct' ? null : `127.0.0.1:${await freePort()}`;
-  const serve = await startDuctoServe({
+  const serve = await startServe({
     args: [
       '--no-seed',
       `--db=${join(o.tmp, `${options.name ?? 'serve'}-${kind}-${Date.now()}.duckdb`)}`,
@@ -128,13 +132,13 @@ export async function serverCounts(agent: Agent, apiUrl: string): Promise<Server
 
 export type Send = (id: string, data: Buffer, publishedAtMs: number) => Promise<void>;
 
-export interface Publisher {
+export interface EventSender {
   send: Send;
   retries(): number;
   close(): Promise<void>;
 }
 
-export function pubsubPublisher(emulatorHost: string): Publisher {
+export function pubsubSender(emulatorHost: string): EventSender {
   const pubsub = new PubSub(emulatorClientConfig(emulatorHost, PROJECT));
   const topic = pubsub.topic(DATASET, { batching: { maxMessages: 100, maxMilliseconds: 10 } });
   return {

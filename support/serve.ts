@@ -9,9 +9,10 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { freePort } from './proc.ts';
-import { launch, ROOT } from './spawn.ts';
+import { ROOT } from './root.ts';
+import { launch } from './spawn.ts';
 
-export interface ServeOptions {
+export interface StartServeOptions {
   /** Flags after `serve`; `--port` and `--ingest-port` are chosen here. */
   args?: string[];
   /** Environment over this process's own (LOG_LEVEL defaults to warn). */
@@ -36,7 +37,7 @@ export interface ServeProcess {
 
 const KEEP = 16_384;
 
-export async function startServe(options: ServeOptions = {}): Promise<ServeProcess> {
+export async function startServe(options: StartServeOptions = {}): Promise<ServeProcess> {
   const port = await freePort();
   let ingestPort = await freePort();
   while (ingestPort === port) ingestPort = await freePort();

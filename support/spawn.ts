@@ -3,9 +3,7 @@
  * taskset, every one registered so {@link killChildren} can end them all when the parent stops.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
-
-export const ROOT = join(import.meta.dirname, '..');
+import { ROOT } from './root.ts';
 
 const live = new Set<ChildProcess>();
 

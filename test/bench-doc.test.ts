@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BEGIN, END, renderFigures, replaceFigures } from '../bench/doc.ts';
 import type { Goal } from '../bench/report.ts';
-import { ROOT } from './helpers/schemas.ts';
+import { ROOT } from '../support/root.ts';
 
 const doc = readFileSync(join(ROOT, 'docs/performance.md'), 'utf8');
 const latest = JSON.parse(readFileSync(join(ROOT, 'bench/results/latest.json'), 'utf8')) as {

@@ -21,7 +21,8 @@ import { dedupKey } from '../src/core/sql/dedup.ts';
 import { bigqueryDialect, duckdbDialect } from '../src/core/sql/dialect.ts';
 import { ALL_TIME, DAY, partitionPolicy } from '../src/core/sql/partition-range.ts';
 import type { Filter, ListQuery } from '../src/core/warehouse.ts';
-import { allSchemas, flights, ROOT } from './helpers/schemas.ts';
+import { ROOT } from '../support/root.ts';
+import { allSchemas, flights } from './helpers/schemas.ts';
 
 const NOW = Date.UTC(2024, 5, 1, 22, 30) * 1000;
 const END = Date.UTC(2024, 5, 3) * 1000;

@@ -21,7 +21,8 @@ import { bigqueryTableResource, bigqueryTables } from '../src/core/derive/bigque
 import type { DuctoError } from '../src/core/errors.ts';
 import { microsToIso } from '../src/core/time.ts';
 import type { EventRow, ListQuery, RejectedRow, StatsQuery } from '../src/core/warehouse.ts';
-import { flights, ROOT } from './helpers/schemas.ts';
+import { ROOT } from '../support/root.ts';
+import { flights } from './helpers/schemas.ts';
 
 /**
  * Fakes of the two Google clients at the boundary the adapter calls (the methods of

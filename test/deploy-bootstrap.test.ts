@@ -14,7 +14,7 @@ import {
   type Options,
   parseOptions,
 } from '../scripts/deploy-bootstrap.ts';
-import { ROOT } from './helpers/schemas.ts';
+import { ROOT } from '../support/root.ts';
 
 /** The invocation docs/delivery.md shows. */
 const DOC_ARGS = ['--env', 'dev', '--project', 'acme-ducto-dev', '--repo', 'acme/ducto', '--dry-run'];

@@ -11,7 +11,8 @@ import { recordJsonSchema } from '../src/core/derive/json-schema.ts';
 import { openApiDocument } from '../src/core/derive/openapi.ts';
 import { createRecordDecoder } from '../src/core/record.ts';
 import { loadSchemas } from '../src/core/schema-files.ts';
-import { allSchemas, ROOT } from './helpers/schemas.ts';
+import { ROOT } from '../support/root.ts';
+import { allSchemas } from './helpers/schemas.ts';
 
 const META = ['event_id', 'publish_time', 'ingested_at'];
 

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { INFRA_DIR, loadModules, resources } from '../scripts/infra-hcl.ts';
-import { ROOT } from './helpers/schemas.ts';
+import { ROOT } from '../support/root.ts';
 
 const DOC = 'docs/architecture.md';
 /** The mermaid block checked here carries this comment. */

@@ -8,10 +8,10 @@ import { DuctoError } from '../src/core/errors.ts';
 import { FaultInjector, parseFaults } from '../src/core/faults.ts';
 import { findEmulatorLauncher } from '../src/pubsub/emulator.ts';
 import { freePort, rssMb } from '../support/proc.ts';
+import { ROOT } from '../support/root.ts';
 import { type ServeProcess, startServe } from '../support/serve.ts';
 import { flightsSample } from './helpers/api-harness.ts';
 import { pool, push } from './helpers/push-client.ts';
-import { ROOT } from './helpers/schemas.ts';
 import { stackFactory } from './helpers/stacks.ts';
 
 // The fault suite (challenge Part 3.2-3.4): injected warehouse failures and delays through

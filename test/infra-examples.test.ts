@@ -7,7 +7,7 @@ import { DEFAULT_REGION, DEPLOY_BRANCH, projectProblem } from '../scripts/deploy
 import { type Body, blocks, expr, parseFile } from '../scripts/infra-hcl.ts';
 import { terraformAvailable } from '../scripts/infra-signals.ts';
 import { loadSchemas } from '../src/core/schema-files.ts';
-import { ROOT } from './helpers/schemas.ts';
+import { ROOT } from '../support/root.ts';
 
 const datasets = new Set(loadSchemas(join(ROOT, 'schemas')).keys());
 

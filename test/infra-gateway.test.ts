@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GATEWAY_DIR, gatewayFiles } from '../scripts/infra-gateway-spec.ts';
 import { loadSchemas } from '../src/core/schema-files.ts';
-import { ROOT } from './helpers/schemas.ts';
+import { ROOT } from '../support/root.ts';
 
 describe('infra/gateway', () => {
   const files = gatewayFiles(loadSchemas(join(ROOT, 'schemas')).values());

@@ -18,7 +18,7 @@ import {
 } from '../scripts/infra-hcl.ts';
 import { evaluateSpec, type Spec, terraformAvailable } from '../scripts/infra-signals.ts';
 import { ERROR_CODES } from '../src/core/errors.ts';
-import { ROOT } from './helpers/schemas.ts';
+import { ROOT } from '../support/root.ts';
 
 let spec: TfModule;
 let monitoring: TfModule;

@@ -14,7 +14,8 @@ import { bigqueryDedupView, bigqueryTables } from '../src/core/derive/bigquery-s
 import { derivedFiles } from '../src/core/derive/files.ts';
 import { gatewaySpec } from '../src/core/derive/swagger2.ts';
 import { loadSchemas } from '../src/core/schema-files.ts';
-import { allSchemas, ROOT } from './helpers/schemas.ts';
+import { ROOT } from '../support/root.ts';
+import { allSchemas } from './helpers/schemas.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'ducto-infra-tf-'));
 const cliConfig = join(work, 'terraformrc');

@@ -5,10 +5,10 @@ import type { Stack, StackOptions } from '../src/cli/serve.ts';
 import { PUSH_BODY_LIMIT_BYTES } from '../src/core/delivery.ts';
 import { loadSchemas } from '../src/core/schema-files.ts';
 import { publish } from '../src/publish/publish.ts';
+import { ROOT } from '../support/root.ts';
 import { flightsSample } from './helpers/api-harness.ts';
 import { MALFORMED } from './helpers/malformed.ts';
 import { pool, push } from './helpers/push-client.ts';
-import { ROOT } from './helpers/schemas.ts';
 import { stackFactory } from './helpers/stacks.ts';
 
 const stacks = stackFactory('ingest');

@@ -5,7 +5,7 @@ import type { StackOptions } from '../src/cli/serve.ts';
 import { DuctoError } from '../src/core/errors.ts';
 import { findEmulatorLauncher } from '../src/pubsub/emulator.ts';
 import { freePort } from '../support/proc.ts';
-import { ROOT } from './helpers/schemas.ts';
+import { ROOT } from '../support/root.ts';
 import { stackFactory } from './helpers/stacks.ts';
 
 // The challenge's Part 3.1: the API exposes what was published, exactly once and unchanged. The

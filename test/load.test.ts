@@ -6,8 +6,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_OPERATIONS, expectStatus, type Operation, runWorkload } from '../bench/workload.ts';
 import { encodePushEnvelope } from '../src/core/delivery.ts';
 import { freePort } from '../support/proc.ts';
+import { ROOT } from '../support/root.ts';
 import { type ServeProcess, startServe } from '../support/serve.ts';
-import { ROOT } from './helpers/schemas.ts';
 
 // The short version of `npm run load`: the same workload for a few seconds at a modest rate.
 describe('load and soak generator', () => {

@@ -7,10 +7,10 @@ import { DuctoError } from '../src/core/errors.ts';
 import { createLogger } from '../src/logger.ts';
 import { createMetrics } from '../src/metrics.ts';
 import { buildRuntime } from '../src/runtime.ts';
+import { ROOT } from '../support/root.ts';
 import { flightsSample } from './helpers/api-harness.ts';
 import { MALFORMED } from './helpers/malformed.ts';
 import { push } from './helpers/push-client.ts';
-import { ROOT } from './helpers/schemas.ts';
 import { stackFactory } from './helpers/stacks.ts';
 
 const stacks = stackFactory('metrics');

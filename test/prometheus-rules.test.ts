@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { ROOT } from './helpers/schemas.ts';
+import { ROOT } from '../support/root.ts';
 
 const RULES = join(ROOT, 'observability/prometheus/rules.yml');
 const RULE_TESTS = join(ROOT, 'observability/prometheus/rules.test.yml');

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { blocks, parseFile } from '../scripts/infra-hcl.ts';
 import { backoffDelay, DEFAULT_RETRY_POLICY, retrying } from '../src/core/retry.ts';
 import { TOPOLOGY_DEFAULTS } from '../src/pubsub/topology.ts';
-import { ROOT } from './helpers/schemas.ts';
+import { ROOT } from '../support/root.ts';
 
 describe('the writers’ retry policy', () => {
   it('waits a uniform share of an exponential cap (full jitter), capped at maxDelayMs', () => {

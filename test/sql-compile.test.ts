@@ -14,7 +14,8 @@ import {
 } from '../src/core/sql/compile.ts';
 import { bigqueryDialect, type Dialect, duckdbDialect } from '../src/core/sql/dialect.ts';
 import type { ListQuery, StatsQuery } from '../src/core/warehouse.ts';
-import { flights, ROOT, seattleWeather } from './helpers/schemas.ts';
+import { ROOT } from '../support/root.ts';
+import { flights, seattleWeather } from './helpers/schemas.ts';
 
 // Regenerate with UPDATE_GOLDEN=1; by default a difference fails the test.
 const UPDATE = process.env.UPDATE_GOLDEN === '1';

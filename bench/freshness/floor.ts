@@ -4,10 +4,10 @@ import { type Message, PubSub } from '@google-cloud/pubsub';
 import { emulatorClientConfig, startEmulator } from '../../src/pubsub/emulator.ts';
 import { freePort } from '../../support/proc.ts';
 import type { BenchOptions } from '../options.ts';
-import { DATASET, descendantsCpuSeconds, PROJECT, type Publisher, pubsubPublisher } from '../stack.ts';
+import { DATASET, descendantsCpuSeconds, type EventSender, PROJECT, pubsubSender } from '../stack.ts';
 import { DRAIN_MS, POLL_MS } from './constants.ts';
 import { type RunStats, sleep } from './measure.ts';
-import { achievedRate, freshnessOf, newRun, type Published, publishSteady } from './publish.ts';
+import { achievedRate, type FreshnessRun, freshnessOf, newRun, publishSteady } from './publish.ts';
 
 export interface FloorStats {
   published: number;
@@ -35,12 +35,12 @@ export async function measureEmulatorFloor(
 ): Promise<FloorStats> {
   const emulator = await startEmulator({ host: '127.0.0.1', port: await freePort(), project: PROJECT });
   const pubsub = new PubSub(emulatorClientConfig(emulator.host, PROJECT));
-  let publisher: Publisher | null = null;
+  let publisher: EventSender | null = null;
   let subscription: ReturnType<PubSub['subscription']> | null = null;
   try {
     await pubsub.createTopic(DATASET);
     await pubsub.topic(DATASET).createSubscription(`${DATASET}-floor`, { ackDeadlineSeconds: 60 });
-    let current: { run: Published; seenAt: Float64Array; copies: Uint32Array } | null = null;
+    let current: { run: FreshnessRun; seenAt: Float64Array; copies: Uint32Array } | null = null;
     let subscriberErrors = 0;
     subscription = pubsub.subscription(`${DATASET}-floor`, {
       flowControl: { maxMessages: 1000, allowExcessMessages: false },
@@ -56,7 +56,7 @@ export async function measureEmulatorFloor(
       if (c.seenAt[i] === 0) c.seenAt[i] = at;
     });
     subscription.on('error', () => subscriberErrors++);
-    publisher = pubsubPublisher(emulator.host);
+    publisher = pubsubSender(emulator.host);
     const one = async (label: string, secs: number): Promise<FloorStats> => {
       const run = newRun(label, rate, secs);
       const c = { run, seenAt: new Float64Array(run.n), copies: new Uint32Array(run.n) };

@@ -7,8 +7,8 @@ import { cpuSeconds } from '../../support/proc.ts';
 import {
   DATASET,
   descendantsCpuSeconds,
-  type Publisher,
-  type Serve,
+  type EventSender,
+  type ScenarioServe,
   type ServerCounts,
   serverCounts,
 } from '../stack.ts';
@@ -59,8 +59,8 @@ export function bucketQuantile(before: ServerCounts, after: ServerCounts, q: num
 
 /** Publishes `rate × seconds` events at a steady rate while polling the API for them. */
 export async function measure(
-  serve: Serve,
-  publisher: Publisher,
+  serve: ScenarioServe,
+  publisher: EventSender,
   label: string,
   rate: number,
   seconds: number,

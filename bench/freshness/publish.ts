@@ -4,14 +4,14 @@ import { randomBytes } from 'node:crypto';
 import { Agent } from 'node:http';
 import { encodePushEnvelope } from '../../src/core/delivery.ts';
 import { httpRequest } from '../../support/http.ts';
-import { DATASET, PROJECT, type Publisher } from '../stack.ts';
+import { DATASET, type EventSender, PROJECT } from '../stack.ts';
 import { quantile } from '../stats.ts';
 
 import { MAX_IN_FLIGHT } from './constants.ts';
 import { type RunStats, sleep } from './measure.ts';
 
 /** What Pub/Sub push does without a broker: POST the envelope, retry a 429/503 after a pause. */
-export function pushPublisher(ingestUrl: string): Publisher {
+export function pushSender(ingestUrl: string): EventSender {
   let retries = 0;
   const url = `${ingestUrl}/?dataset=${DATASET}`;
   // Pub/Sub push keeps many requests in flight; 256 connections are more than this rate needs.
@@ -44,7 +44,7 @@ export function pushPublisher(ingestUrl: string): Publisher {
 }
 
 /** The events of one run: publish call times, and what the publisher got back. */
-export interface Published {
+export interface FreshnessRun {
   n: number;
   prefix: string;
   /** Publish call time of event i (epoch ms); its time field holds the same instant. */
@@ -55,7 +55,7 @@ export interface Published {
   firstError: string | null;
 }
 
-export function newRun(label: string, rate: number, seconds: number): Published {
+export function newRun(label: string, rate: number, seconds: number): FreshnessRun {
   const n = Math.max(1, Math.round(rate * seconds));
   return {
     n,
@@ -69,7 +69,7 @@ export function newRun(label: string, rate: number, seconds: number): Published 
 }
 
 /** Publishes the run's events at a steady rate (a 2 ms tick); resolves once all are sent. */
-export async function publishSteady(run: Published, publisher: Publisher, rate: number): Promise<void> {
+export async function publishSteady(run: FreshnessRun, publisher: EventSender, rate: number): Promise<void> {
   let inFlight = 0;
   const publishOne = (i: number) => {
     const t = Date.now();
@@ -113,7 +113,7 @@ export async function publishSteady(run: Published, publisher: Publisher, rate: 
 }
 
 export function freshnessOf(
-  run: Published,
+  run: FreshnessRun,
   seenAt: Float64Array,
 ): RunStats['freshnessMs'] & { seen: number } {
   const f: number[] = [];
@@ -129,7 +129,7 @@ export function freshnessOf(
   };
 }
 
-export const achievedRate = (run: Published) => {
+export const achievedRate = (run: FreshnessRun) => {
   const span = (run.at[run.n - 1]! - run.at[0]!) / 1000;
   return span > 0 ? (run.n - 1) / span : Number.NaN;
 };

@@ -13,14 +13,14 @@ import { type Flight, flightTime, loadFlights, Published } from './flights.ts';
 import { Window } from './op-stats.ts';
 import { DEFAULT_OPERATIONS, type Operation } from './operations.ts';
 import { envelopeTemplates, Publisher } from './publisher.ts';
-import { externalStack, type Stack, serverCpu, startWorkloadServer } from './server.ts';
+import { externalStack, type LoadTarget, serverCpu, startWorkloadServer } from './server.ts';
 import type { WorkloadOptions, WorkloadReport } from './types.ts';
 
 export interface Run {
   options: WorkloadOptions;
   log: (line: string) => void;
   operations: Operation[];
-  stack: Stack;
+  stack: LoadTarget;
   apiAgent: http.Agent;
   ingestAgent: http.Agent;
   flights: Flight[];

@@ -1,7 +1,7 @@
 /** The flights the publisher sends, and the published events the readers look for. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT } from '../../support/spawn.ts';
+import { ROOT } from '../../support/root.ts';
 import { RECENT_IDS } from './constants.ts';
 
 // ---------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import type { MemoryTrend } from './types.ts';
 // ---------------------------------------------------------------------------------------------
 // The stack
 
-export interface Stack {
+export interface LoadTarget {
   apiUrl: URL;
   ingestUrl: URL;
   pid: number | null;
@@ -28,7 +28,7 @@ export interface Stack {
 }
 
 /** `ducto serve --pubsub=direct --no-seed` (support/serve.ts) with a scratch DuckDB file. */
-export async function startWorkloadServer(): Promise<Stack> {
+export async function startWorkloadServer(): Promise<LoadTarget> {
   const tmp = mkdtempSync(join(tmpdir(), 'ducto-load-'));
   const cleanup = () => rmSync(tmp, { recursive: true, force: true });
   let serve: ServeProcess;
@@ -55,7 +55,7 @@ export async function startWorkloadServer(): Promise<Stack> {
   };
 }
 
-export function externalStack(apiUrl: string, ingestUrl: string, pid: number | undefined): Stack {
+export function externalStack(apiUrl: string, ingestUrl: string, pid: number | undefined): LoadTarget {
   return {
     apiUrl: assertLoopback(apiUrl, '--url'),
     ingestUrl: assertLoopback(ingestUrl, '--ingest-url'),

@@ -235,7 +235,7 @@ function banner(stack: Stack): string {
   ].join('\n');
 }
 
-export async function serve(env: Record<string, string | undefined>, flags: ServeFlags) {
+export async function serveCommand(env: Record<string, string | undefined>, flags: ServeFlags) {
   const config = readConfig(env, flags);
   const logger = createLogger(config.logLevel);
   const stack = await startStack(config, logger);

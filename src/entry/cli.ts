@@ -50,8 +50,8 @@ program
     'honour DUCTO_FAULTS (injected warehouse failures and delays, for tests and benchmarks only)',
   )
   .action(async (opts: ServeFlags) => {
-    const { serve } = await import('../cli/serve.ts');
-    await serve(process.env, opts);
+    const { serveCommand } = await import('../cli/serve.ts');
+    await serveCommand(process.env, opts);
   });
 
 program

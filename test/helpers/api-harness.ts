@@ -9,7 +9,8 @@ import type { HttpRequest, HttpResponse } from '../../src/http/types.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { buildRuntime } from '../../src/runtime.ts';
-import { allSchemas, ROOT } from './schemas.ts';
+import { ROOT } from '../../support/root.ts';
+import { allSchemas } from './schemas.ts';
 
 export type FlightRecord = {
   date: string;

@@ -1,7 +1,7 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT } from './schemas.ts';
+import { ROOT } from '../../support/root.ts';
 
 /** One textual change to a file under infra/: `from` must occur exactly once. */
 export interface Edit {

@@ -2,8 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type DatasetSchema, parseDatasetSchema } from '../../src/core/dataset-schema.ts';
 import { loadSchemas } from '../../src/core/schema-files.ts';
-
-export const ROOT = join(import.meta.dirname, '..', '..');
+import { ROOT } from '../../support/root.ts';
 
 export function flights(): DatasetSchema {
   return loadSchemas(join(ROOT, 'schemas')).get('flights')!;
