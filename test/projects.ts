@@ -46,6 +46,7 @@ export const PROJECTS = {
     'derived-forms',
     'docs-architecture',
     'docs',
+    'doc-figures',
     'entry-points',
     'infra-*',
     'prometheus-rules',
