@@ -2,42 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { type BatchReport, MicroBatcher } from '../src/core/batcher.ts';
 import { DuctoError } from '../src/core/errors.ts';
 import type { EventRow, WriteBatch, WriteResult } from '../src/core/warehouse.ts';
+import { fakeWarehouse } from './support/fake-warehouse.ts';
 
 const row = (id: string): EventRow => ({ eventId: id, fields: { x: 1 }, publishTime: null, ingestedAt: 0 });
-
-/** An in-memory warehouse whose writes can be held open, to observe what the batcher does meanwhile. */
-function fakeWarehouse() {
-  const stored = new Set<string>();
-  const batches: WriteBatch[] = [];
-  let gate: Promise<void> = Promise.resolve();
-  let open: () => void = () => {};
-  let fail: unknown = null;
-  return {
-    stored,
-    batches,
-    hold() {
-      gate = new Promise<void>((r) => {
-        open = r;
-      });
-    },
-    release: () => open(),
-    failWith(e: unknown) {
-      fail = e;
-    },
-    async write(b: WriteBatch): Promise<WriteResult> {
-      batches.push(b);
-      await gate;
-      if (fail) throw fail;
-      const inserted = new Set<string>();
-      for (const r of b.rows) {
-        if (stored.has(r.eventId)) continue;
-        inserted.add(r.eventId);
-        stored.add(r.eventId);
-      }
-      return { inserted, refused: [] };
-    },
-  };
-}
 
 const opts = { maxRows: 10, maxWaitMs: 5, maxPending: 50, concurrency: 1 };
 
