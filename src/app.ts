@@ -70,6 +70,13 @@ export function createApp(
       maxMessageBytes: config.maxMessageBytes,
     }),
     metrics,
+    // One line per rejected message, with its reason code: what the cloud's correctness SLI and
+    // DuctoIngestRejectedSpike count. No payload and no detail: those are in <dataset>_rejected.
+    (r) =>
+      logger.warn(
+        { code: r.code, rejected: { dataset: r.dataset, messageId: r.messageId, eventId: r.eventId } },
+        'message rejected',
+      ),
   );
   let openapi: unknown;
   const apiHandler = createApiHandler({

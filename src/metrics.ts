@@ -75,11 +75,18 @@ export function createMetrics(registry = new Registry(), options: { defaults?: b
       labelNames: ['route', 'status'] as const,
       registers,
     }),
+    /**
+     * The latency SLIs read it by `cache`: hit (the cached-latency SLO), miss or shared (read the
+     * warehouse: the warehouse-latency SLO), none (no cache lookup answered it: errors, CSV/NDJSON
+     * streams, ops routes). Its bounds, times 1000, are the bucket bounds of the cloud's
+     * `api-request-latency` log-based metric (infra/modules/monitoring-spec): every latency SLO
+     * threshold is one of them in both worlds (test/infra-monitoring.test.ts).
+     */
     apiDuration: new Histogram({
       name: 'ducto_api_request_duration_seconds',
-      help: 'API request duration in seconds, by route.',
-      labelNames: ['route'] as const,
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      help: 'API request duration in seconds, by route and cache result (hit, miss, shared; none when no cache lookup answered: errors, streams, ops routes).',
+      labelNames: ['route', 'cache'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     }),
     cacheRequests: new Counter({

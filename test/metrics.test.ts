@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { blocks, loadModules, text } from '../scripts/infra-hcl.ts';
 import type { Stack } from '../src/cli/serve.ts';
 import { DuctoError } from '../src/core/errors.ts';
 import { createLogger } from '../src/logger.ts';
@@ -9,7 +10,7 @@ import { createMetrics } from '../src/metrics.ts';
 import { buildRuntime } from '../src/runtime.ts';
 import { ROOT } from '../support/root.ts';
 import { flightsSample } from './helpers/api-harness.ts';
-import { MALFORMED } from './helpers/malformed.ts';
+import { enc, MALFORMED } from './helpers/malformed.ts';
 import { push } from './helpers/push-client.ts';
 import { stackFactory } from './helpers/stacks.ts';
 
@@ -82,8 +83,8 @@ describe('/metrics after valid, duplicate and malformed messages and API traffic
       expect(await push(`${s.ingestUrl}/`, data, `bad-${i}`, { dataset: 'flights' }), kind).toBe(204);
     }
 
-    const get = async (path: string, status: number) => {
-      const res = await fetch(`${s.apiUrl}${path}`);
+    const get = async (path: string, status: number, headers: Record<string, string> = {}) => {
+      const res = await fetch(`${s.apiUrl}${path}`, { headers });
       await res.arrayBuffer();
       expect(res.status, path).toBe(status);
     };
@@ -94,6 +95,7 @@ describe('/metrics after valid, duplicate and malformed messages and API traffic
     await get('/v1/flights/e-1', 200); // miss
     await get('/v1/flights?limit=abc', 400); // invalid: fails before it is cached, not a lookup result
     await get('/v1/nope', 404);
+    await get('/v1/flights?limit=5', 200, { accept: 'text/csv' }); // a stream: no cache lookup
     await get('/healthz', 200);
     samples = await scrape(s);
   });
@@ -117,14 +119,29 @@ describe('/metrics after valid, duplicate and malformed messages and API traffic
     const m = 'ducto_api_requests_total';
     const api = samples.filter((x) => x.name === m);
     expect(Object.fromEntries(api.map((x) => [`${x.labels.route} ${x.labels.status}`, x.value]))).toEqual({
-      '/v1/:dataset 200': 3,
+      '/v1/:dataset 200': 4,
       '/v1/:dataset 400': 1,
       '/v1/:dataset 404': 1,
       '/v1/:dataset/stats 200': 1,
       '/v1/:dataset/:event_id 200': 1,
       '/healthz 200': 1,
     });
-    expect(value(samples, 'ducto_api_request_duration_seconds_count', { route: '/v1/:dataset' })).toBe(5);
+    // Durations by cache result: only the answers served through the cache have one; the 400, the
+    // 404 (an unknown dataset) and the CSV stream are `none`, as /healthz is.
+    const durations = samples.filter((x) => x.name === 'ducto_api_request_duration_seconds_count');
+    expect(
+      Object.fromEntries(durations.map((x) => [`${x.labels.route} ${x.labels.cache}`, x.value])),
+    ).toEqual({
+      '/v1/:dataset hit': 2,
+      '/v1/:dataset miss': 1,
+      '/v1/:dataset none': 3,
+      '/v1/:dataset/stats miss': 1,
+      '/v1/:dataset/:event_id miss': 1,
+      '/healthz none': 1,
+    });
+    // A cache hit of a few ms is within the cached-latency SLO's bucket (le="0.1").
+    const hit = { route: '/v1/:dataset', cache: 'hit' };
+    expect(value(samples, 'ducto_api_request_duration_seconds_bucket', { ...hit, le: '0.1' })).toBe(2);
     expect(value(samples, 'ducto_cache_requests_total', { result: 'hit' })).toBe(2);
     expect(value(samples, 'ducto_cache_requests_total', { result: 'miss' })).toBe(3);
     expect(value(samples, 'ducto_cache_requests_total', { result: 'shared' })).toBeUndefined();
@@ -191,23 +208,28 @@ describe('warehouse read failures', () => {
   });
 });
 
+/** A second app on a stack's warehouse, logging to an array of parsed lines. */
+async function loggingApp(s: Stack) {
+  const lines: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l));
+      done();
+    },
+  });
+  const runtime = await buildRuntime(s.config, {
+    warehouse: s.warehouse,
+    schemas: s.app.schemas,
+    logger: createLogger('info', sink),
+    metrics: createMetrics(undefined, { defaults: false }),
+  });
+  return { ...runtime, lines };
+}
+
 describe('API request log lines', () => {
   it('writes one structured line per request, with route, status, cache result, code and trace', async () => {
     const s = stacks.stacks[0] ?? (await stacks.start('logs'));
-    const lines: Array<Record<string, unknown>> = [];
-    const sink = new Writable({
-      write(chunk, _enc, done) {
-        for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l));
-        done();
-      },
-    });
-    // A second app on the stack's warehouse, logging to the sink.
-    const { app, close } = await buildRuntime(s.config, {
-      warehouse: s.warehouse,
-      schemas: s.app.schemas,
-      logger: createLogger('info', sink),
-      metrics: createMetrics(undefined, { defaults: false }),
-    });
+    const { app, close, lines } = await loggingApp(s);
     try {
       const trace = '4bf92f3577b34da6a3ce929d0e0e4736';
       const req = (path: string, query = '', headers: Record<string, string> = {}) =>
@@ -233,6 +255,102 @@ describe('API request log lines', () => {
       expect(lines[2]!.request).not.toHaveProperty('cache');
       // No rows and no query values in the log.
       expect(JSON.stringify(lines)).not.toMatch(/limit=|"data"/);
+    } finally {
+      await close();
+    }
+  });
+});
+
+describe('ingest log lines', () => {
+  it('writes one line per rejected message, with its reason code and dataset, and still one per batch', async () => {
+    const s = stacks.stacks[0] ?? (await stacks.start('logs'));
+    const { app, close, lines } = await loggingApp(s);
+    const run = `${process.pid}-${Date.now()}`;
+    const deliver = (data: Uint8Array, messageId: string, attributes: Record<string, string> = {}) =>
+      app.ingest(
+        {
+          message: { data, attributes: { dataset: 'flights', ...attributes }, messageId, publishTime: null },
+          subscription: null,
+          topic: null,
+        },
+        null,
+      );
+    try {
+      const ok = await deliver(enc(JSON.stringify(flightsSample(1)[0])), `ok-${run}`, {
+        event_id: `ok-${run}`,
+      });
+      expect(ok.outcome).toBe('stored');
+      for (const [i, [, data]] of MALFORMED.entries()) await deliver(data, `bad-${run}-${i}`);
+      // A dataset ducto does not have: kept in the default dataset's rejected table.
+      await deliver(enc('{}'), `nowhere-${run}`, { dataset: 'nope' });
+      await new Promise((r) => setImmediate(r));
+
+      const rejected = lines.filter((l) => l.message === 'message rejected');
+      expect(
+        rejected.map((l) => [
+          l.code,
+          (l.rejected as { dataset: string }).dataset,
+          (l.rejected as { messageId: string }).messageId,
+        ]),
+      ).toEqual([
+        ...MALFORMED.map(([, , code], i) => [code, 'flights', `bad-${run}-${i}`]),
+        ['unknown_dataset', s.config.defaultDataset, `nowhere-${run}`],
+      ]);
+      expect(rejected.every((l) => l.severity === 'WARNING')).toBe(true);
+      // Never the payload (the oversize one is 70,000 x's) nor its detail.
+      expect(JSON.stringify(rejected)).not.toMatch(/xxxxxxxx|LAX|detail/);
+      const batches = lines.filter((l) => l.message === 'batch written');
+      expect(batches.length).toBeGreaterThan(0);
+      const sum = (k: 'rows' | 'rejected') =>
+        batches.reduce((a, l) => a + (l.batch as Record<string, number>)[k]!, 0);
+      expect([sum('rows'), sum('rejected')]).toEqual([1, MALFORMED.length + 1]);
+
+      // An API answer through the cache and a refused request too, so every kind of line the
+      // cloud's log-based metrics read is here.
+      for (const query of ['limit=1', 'limit=x'])
+        await app.apiHandler({ method: 'GET', path: '/v1/flights', query, headers: {}, body: null });
+      await new Promise((r) => setImmediate(r));
+      // Every field a log-based metric of infra/modules/monitoring-spec extracts exists in the
+      // lines its filter selects.
+      const spec = (await loadModules('infra/modules')).find(
+        (m) => m.dir === 'infra/modules/monitoring-spec',
+      )!;
+      const locals = Object.assign(
+        {},
+        ...spec.files.flatMap((f) => blocks(f.json, 'locals').map(([, b]) => b)),
+      );
+      const defs = locals.log_metric_defs as Record<
+        string,
+        { filter: string; value: string | null; labels: Record<string, string> }
+      >;
+      const checked: string[] = [];
+      for (const [name, def] of Object.entries(defs)) {
+        const filter = def.filter.replace(/\$\{local\.(\w+)\}/g, (_, k: string) => text(locals[k]));
+        const message = /jsonPayload\.message="([^"]+)"/.exec(filter)?.[1];
+        if (!message) continue;
+        const selected = lines.filter((l) => l.message === message);
+        expect(selected.length, name).toBeGreaterThan(0);
+        for (const extractor of [def.value, ...Object.values(def.labels)]) {
+          const path = /^EXTRACT\(jsonPayload\.([\w.]+)\)$/.exec(extractor ?? '')?.[1];
+          if (!path) continue;
+          const found = selected.some(
+            (l) =>
+              path
+                .split('.')
+                .reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], l) !== undefined,
+          );
+          expect(found, `${name}: ${extractor}`).toBe(true);
+          checked.push(`${name} ${path}`);
+        }
+      }
+      expect(checked).toEqual(
+        expect.arrayContaining([
+          'ingest-messages-rejected code',
+          'ingest-messages-rejected rejected.dataset',
+          'api-request-latency request.cache',
+          'api-request-latency request.durationMs',
+        ]),
+      );
     } finally {
       await close();
     }

@@ -65,16 +65,18 @@ export function createApiHandler(options: ApiOptions): Handler & { cache: Respon
   add('/v1/:dataset/:event_id', data.one);
   for (const [pattern, route] of opsRoutes(options)) add(pattern, route);
 
-  // Label children bound once per route and status: prom-client hashes the label values on every
-  // inc() and observe() otherwise.
+  // Label children bound once per route and status, and per route and cache result: prom-client
+  // hashes the label values on every inc() and observe() otherwise.
   const requestCounters = new Map<string, { inc(): void }>();
   const durations = new Map<string, { observe(value: number): void }>();
   const count = (route: string, status: number) =>
     bound(requestCounters, `${route} ${status}`, () =>
       metrics.apiRequests.labels({ route, status: String(status) }),
     ).inc();
-  const observe = (route: string, seconds: number) =>
-    bound(durations, route, () => metrics.apiDuration.labels({ route })).observe(seconds);
+  const observe = (route: string, cache: CacheResult | 'none', seconds: number) =>
+    bound(durations, `${route} ${cache}`, () => metrics.apiDuration.labels({ route, cache })).observe(
+      seconds,
+    );
 
   /** Routes a request; the context learns the route pattern first, so a route's errors keep its label. */
   const dispatch = (req: HttpRequest, ctx: RequestContext): Promise<HttpResponse> | HttpResponse => {
@@ -116,7 +118,9 @@ export function createApiHandler(options: ApiOptions): Handler & { cache: Respon
     }
     const seconds = (performance.now() - started) / 1000;
     count(ctx.route, response.status);
-    observe(ctx.route, seconds);
+    // A cache result is set only when a cached JSON answer (200 or 304) was served: an error or a
+    // stream has none, and is `none` here.
+    observe(ctx.route, ctx.cache ?? 'none', seconds);
     if (options.onRequest) {
       const log: RequestLog = {
         method: req.method.length > 16 ? req.method.slice(0, 16) : req.method,

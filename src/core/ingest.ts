@@ -121,6 +121,15 @@ export function createIngest(
       publishTime: message.publishTime,
       ingestedAt: receivedAt,
     });
-    return { dataset, eventId, messageId: message.messageId, outcome, publishTime: message.publishTime };
+    const written = {
+      dataset,
+      eventId,
+      messageId: message.messageId,
+      outcome,
+      publishTime: message.publishTime,
+    };
+    // A valid row the warehouse refused was kept as a rejected row: that is the writer's only
+    // reason to answer `rejected` for one (src/core/batcher.ts).
+    return outcome === 'rejected' ? { ...written, code: 'warehouse_rejected' } : written;
   };
 }
