@@ -6,7 +6,8 @@
  *
  * - one metric type, known to the catalogue (or a log-based metric the module defines), not
  *   deprecated; a resource type the metric is written against; only labels that resource type or
- *   metric has, in filters and in group-by fields;
+ *   metric has, in filters and in group-by fields, and only values a label takes where the
+ *   catalogue lists them (`label_values`);
  * - aligners and reducers the metric's kind and value type allow; alert alignment periods within
  *   what alerting accepts; each SLI on the kind of metric its SLO type takes;
  * - every service, subscription and gateway a filter names is one the deployment reports, and
@@ -24,6 +25,8 @@ interface MetricEntry {
   value_type: string;
   resources: string[];
   labels: string[];
+  /** The values a label takes, where Google's reference lists them. */
+  label_values?: Record<string, string[]>;
   deprecated?: boolean;
 }
 interface Rule {
@@ -75,10 +78,15 @@ export function terraformAvailable(): boolean {
   return spawnSync('terraform', ['version'], { stdio: 'ignore' }).status === 0;
 }
 
-/** Evaluates infra/modules/monitoring-spec of `infraDir` with these systems: the module's outputs. */
+/**
+ * Evaluates infra/modules/monitoring-spec of `infraDir` with these systems (and any other inputs of
+ * the module, JSON values): the module's outputs. Throws with Terraform's output when it fails, a
+ * variable's validation included.
+ */
 export function evaluateSpec(
   infraDir: string,
   systems: Record<string, SystemNames>,
+  inputs: Record<string, unknown> = {},
 ): {
   spec: Spec;
   logMetricTypes: Record<string, string>;
@@ -99,7 +107,11 @@ module "spec" {
   source           = "${resolve(infraDir, 'modules/monitoring-spec')}"
   env              = "test"
   systems          = jsondecode(${JSON.stringify(JSON.stringify(systems))})
-  log_metric_types = { for k, v in module.spec.log_metrics : k => "logging.googleapis.com/user/ducto-\${k}" }
+${Object.entries(inputs)
+  .map(([k, v]) => `  ${k} = jsondecode(${JSON.stringify(JSON.stringify(v))})\n`)
+  .join(
+    '',
+  )}  log_metric_types = { for k, v in module.spec.log_metrics : k => "logging.googleapis.com/user/ducto-\${k}" }
   slo_names        = { for k, v in module.spec.slos : k => "projects/p/services/ducto-\${v.system}/serviceLevelObjectives/\${v.slo}" }
 }
 output "spec" { value = module.spec }
@@ -353,6 +365,11 @@ export function checkSignals(
         }
       } else if (ml !== null) {
         if (!metric.labels.includes(ml)) problems.push(`${use.where}: ${type} has no label ${ml}`);
+        const allowed = metric.label_values?.[ml];
+        for (const v of (allowed && term?.values) || []) {
+          if (!allowed!.includes(v))
+            problems.push(`${use.where}: ${type} label ${ml} never takes "${v}" (${allowed!.join(', ')})`);
+        }
       } else problems.push(`${use.where}: unknown filter field ${key}`);
     }
     if (use.context === 'slo') {

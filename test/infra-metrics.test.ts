@@ -74,6 +74,24 @@ describe.skipIf(!available)('every alert, SLO and dashboard filter against the c
     }
   });
 
+  it('counts correctness per message: messages each delivering subscription acknowledged, and the rejected ones ingest logged', () => {
+    for (const [name, s] of Object.entries(systems)) {
+      const sli = spec.slos[`${name}/ingest-correctness`]!.sli;
+      expect(sli.kind).toBe('good_total_ratio');
+      const total = parseFilter(String(sli.total));
+      expect(total.find((t) => t.key === 'metric.type')?.values).toEqual([
+        'pubsub.googleapis.com/subscription/push_request_count',
+      ]);
+      expect(total.find((t) => t.key === 'resource.labels.subscription_id')?.values).toEqual(s.subscriptions);
+      expect(total.find((t) => t.key === 'metric.labels.response_class')?.values).toEqual(['ack']);
+      const bad = parseFilter(String(sli.bad));
+      expect(bad.find((t) => t.key === 'metric.type')?.values).toEqual([
+        logMetricTypes['ingest-messages-rejected'],
+      ]);
+      expect(bad.find((t) => t.key === 'resource.labels.service_name')?.values).toEqual([s.ingest_service]);
+    }
+  });
+
   describe('catches', () => {
     const problems = (edit: (s: Spec) => void, names = systems) => {
       const doctored = structuredClone(spec);
@@ -126,6 +144,15 @@ describe.skipIf(!available)('every alert, SLO and dashboard filter against the c
       for (const p of found) expect(p).toMatch(/gateway_id "partner" is not one the deployment reports/);
     });
 
+    it('a label value the metric never takes', () => {
+      expect(
+        problems((s) => {
+          const sli = s.slos['ducto/ingest-correctness']!.sli;
+          sli.total = String(sli.total).replace('response_class="ack"', 'response_class="success"');
+        }),
+      ).toEqual([expect.stringContaining('label response_class never takes "success"')]);
+    });
+
     it('an aligner or reducer the metric kind does not allow, and an SLI on the wrong kind of metric', () => {
       expect(
         problems((s) => {
@@ -142,7 +169,7 @@ describe.skipIf(!available)('every alert, SLO and dashboard filter against the c
     it('a burn rate reading an SLO the module does not define, and a filter without a resource type', () => {
       expect(
         problems((s) => {
-          firstAlert(s, 'ducto/api-latency/FastBurn').filter =
+          firstAlert(s, 'ducto/api-latency-cached/FastBurn').filter =
             'select_slo_burn_rate("projects/p/services/x/serviceLevelObjectives/y", "3600s")';
         }),
       ).toEqual([expect.stringContaining('which the module does not define')]);

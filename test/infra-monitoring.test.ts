@@ -1,12 +1,14 @@
 /**
  * What infra/modules/monitoring-spec defines and how infra/modules/monitoring creates it: the SRE
- * Workbook burn-rate scheme, the four SLOs, runbook links, the log lines the metrics count, and the
- * order Cloud Monitoring needs (the metrics, their wait, then what reads them). The filters
- * themselves are checked against Google's metric catalogue in test/infra-metrics.test.ts.
+ * Workbook burn-rate scheme, the five SLOs, which burn rates page, latency thresholds that are
+ * bucket bounds in the cloud and in Prometheus, runbook links, the log lines the metrics count,
+ * and the order Cloud Monitoring needs (the metrics, their wait, then what reads them). The
+ * filters themselves are checked against Google's metric catalogue in test/infra-metrics.test.ts.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import {
   type Body,
   blocks,
@@ -18,7 +20,37 @@ import {
 } from '../scripts/infra-hcl.ts';
 import { evaluateSpec, type Spec, terraformAvailable } from '../scripts/infra-signals.ts';
 import { ERROR_CODES } from '../src/core/errors.ts';
+import { createMetrics } from '../src/metrics.ts';
 import { ROOT } from '../support/root.ts';
+
+interface PromRule {
+  alert?: string;
+  record?: string;
+  expr: string;
+  labels?: Record<string, string>;
+}
+const promRules = (
+  parse(readFileSync(join(ROOT, 'observability/prometheus/rules.yml'), 'utf8')) as {
+    groups: Array<{ rules: PromRule[] }>;
+  }
+).groups.flatMap((g) => g.rules);
+
+/** The upper bounds of a Prometheus histogram of src/metrics.ts, as it exposes them (+Inf aside). */
+async function histogramBounds(name: string, labels: Record<string, string>): Promise<number[]> {
+  const metrics = createMetrics(undefined, { defaults: false });
+  const histogram = metrics.registry.getSingleMetric(name) as unknown as {
+    observe(labels: Record<string, string>, value: number): void;
+    get(): Promise<{ values: Array<{ metricName?: string; labels: Record<string, string | number> }> }>;
+  };
+  histogram.observe(labels, 0);
+  const { values } = await histogram.get();
+  return values
+    .filter((v) => v.metricName === `${name}_bucket` && v.labels.le !== '+Inf')
+    .map((v) => Number(v.labels.le));
+}
+
+const variableDefault = (module: TfModule, name: string) =>
+  module.files.flatMap((f) => blocks(f.json, 'variable')).find(([n]) => n === name)?.[1].default;
 
 let spec: TfModule;
 let monitoring: TfModule;
@@ -40,20 +72,56 @@ describe('infra/modules/monitoring-spec', () => {
     });
   });
 
-  it('defines the four SLOs with their goals', () => {
-    const specs = locals.slo_specs as Record<string, { goal: number }>;
+  it('defines the five SLOs with their goals, and which of them page', () => {
+    const specs = locals.slo_specs as Record<string, { goal: number; pages: boolean }>;
     expect(Object.keys(specs).sort()).toEqual([
       'api-availability',
-      'api-latency',
+      'api-latency-cached',
+      'api-latency-warehouse',
       'ingest-correctness',
       'ingest-freshness',
     ]);
-    expect(specs['api-availability']!.goal).toBe(0.999);
-    expect(specs['api-latency']!.goal).toBe(0.99);
-    const latency = spec.files
-      .flatMap((f) => blocks(f.json, 'variable'))
-      .find(([n]) => n === 'api_latency_threshold_ms');
-    expect(latency?.[1].default).toBe(250);
+    expect(Object.fromEntries(Object.entries(specs).map(([k, v]) => [k, [v.goal, v.pages]]))).toEqual({
+      'api-availability': [0.999, true],
+      'api-latency-cached': [0.99, true],
+      // Tickets only: its threshold is an estimate; a rejection is a producer's bug.
+      'api-latency-warehouse': [0.95, false],
+      'ingest-correctness': [0.999, false],
+      'ingest-freshness': [0.99, true],
+    });
+    expect(variableDefault(spec, 'api_cached_latency_threshold_ms')).toBe(100);
+    expect(variableDefault(spec, 'api_warehouse_latency_threshold_ms')).toBe(2500);
+    // The same defaults where modules/monitoring takes them.
+    expect(variableDefault(monitoring, 'api_cached_latency_threshold_ms')).toBe(100);
+    expect(variableDefault(monitoring, 'api_warehouse_latency_threshold_ms')).toBe(2500);
+  });
+
+  it('cuts the Prometheus latency SLIs at the thresholds of the cloud SLOs', () => {
+    const le = (record: string) =>
+      promRules
+        .filter((r) => r.record?.startsWith(`ducto:${record}:`))
+        .map((r) => /le="([^"]+)"/.exec(r.expr)?.[1]);
+    const cached = le('api_latency_cached_slow');
+    const warehouse = le('api_latency_warehouse_slow');
+    expect(cached.length).toBeGreaterThan(1);
+    expect(warehouse.length).toBeGreaterThan(1);
+    const threshold = (name: string) => Number(variableDefault(spec, name)) / 1000;
+    for (const v of cached) expect(Number(v)).toBe(threshold('api_cached_latency_threshold_ms'));
+    for (const v of warehouse) expect(Number(v)).toBe(threshold('api_warehouse_latency_threshold_ms'));
+  });
+
+  it('counts rejections per message, from the line the code writes for each rejected message', () => {
+    const metrics = locals.log_metric_defs as Record<
+      string,
+      { filter: string; labels: Record<string, string> }
+    >;
+    expect(Object.keys(metrics)).not.toContain('ingest-batches-rejecting');
+    expect(text(locals.rejected_filter)).toContain('jsonPayload.message="message rejected"');
+    expect(metrics['ingest-messages-rejected']?.filter).toBe('${local.rejected_filter}');
+    expect(metrics['ingest-messages-rejected']?.labels).toEqual({
+      code: 'EXTRACT(jsonPayload.code)',
+      dataset: 'EXTRACT(jsonPayload.rejected.dataset)',
+    });
   });
 
   it('counts warehouse failures from the log lines the code writes with code warehouse_unavailable', () => {
@@ -67,7 +135,8 @@ describe('infra/modules/monitoring-spec', () => {
   it('counts only consumer traffic (/v1/ routes) in the API SLOs, as the Prometheus rules do', () => {
     expect(text(locals.v1_routes)).toBe('metric.labels.route=starts_with("/v1/")');
     const sli = text(locals.sli);
-    expect(sli.match(/\$\{local\.v1_routes\}/g)).toHaveLength(3);
+    // Availability (total and bad) and both latency SLIs.
+    expect(sli.match(/\$\{local\.v1_routes\}/g)).toHaveLength(4);
   });
 });
 
@@ -93,7 +162,8 @@ describe.skipIf(!terraformAvailable())('monitoring-spec, evaluated', () => {
       new Set([
         ...[
           'DuctoApiAvailability',
-          'DuctoApiLatency',
+          'DuctoApiLatencyCached',
+          'DuctoApiLatencyWarehouse',
           'DuctoIngestFreshness',
           'DuctoIngestCorrectness',
         ].flatMap((s) => ['FastBurn', 'MediumBurn', 'SlowBurn'].map((b) => `${s}${b}`)),
@@ -109,6 +179,80 @@ describe.skipIf(!terraformAvailable())('monitoring-spec, evaluated', () => {
       expect(a.content).toContain(`Runbook: docs/operations.md#${anchor}`);
       expect(headings, anchor).toContain(anchor);
     }
+  });
+
+  it('makes every alert on correctness a ticket, and warehouse latency tickets only', () => {
+    const alerts = Object.values(out.alerts) as unknown as Array<{
+      name: string;
+      severity: string;
+      kind: string;
+    }>;
+    const correctness = alerts.filter((a) => /^DuctoIngest(Correctness|RejectedSpike)/.test(a.name));
+    expect(new Set(correctness.map((a) => a.name)).size).toBe(4);
+    for (const a of correctness) expect([a.name, a.severity, a.kind]).toEqual([a.name, 'WARNING', 'ticket']);
+    for (const a of alerts.filter((x) => x.name.startsWith('DuctoApiLatencyWarehouse')))
+      expect([a.name, a.kind]).toEqual([a.name, 'ticket']);
+    for (const a of alerts.filter((x) =>
+      /^DuctoApi(Availability|LatencyCached)(Fast|Medium)Burn$/.test(x.name),
+    ))
+      expect([a.name, a.severity, a.kind]).toEqual([a.name, 'CRITICAL', 'page']);
+  });
+
+  it('holds every latency SLO threshold at a bucket bound of the log-based metric and of the Prometheus histogram', async () => {
+    const api = out.log_metrics['api-request-latency'] as unknown as { bounds: number[] };
+    const prometheus = await histogramBounds('ducto_api_request_duration_seconds', {
+      route: '/v1/x',
+      cache: 'hit',
+    });
+    // The same bounds in both worlds: milliseconds there, seconds here.
+    expect(api.bounds.map((b) => b / 1000)).toEqual(prometheus);
+    const cuts = Object.entries(out.slos).filter(([, s]) => s.sli.kind === 'distribution_cut');
+    expect(cuts.map(([k]) => k.split('/')[1]).sort()).toEqual([
+      'api-latency-cached',
+      'api-latency-warehouse',
+    ]);
+    for (const [k, s] of cuts) {
+      expect(String(s.sli.distribution), k).toContain('/ducto-api-request-latency"');
+      expect(api.bounds, k).toContain(s.sli.max);
+      expect(prometheus, k).toContain(Number(s.sli.max) / 1000);
+    }
+    // The other distributions match their Prometheus histograms too.
+    const write = out.log_metrics['batch-write-latency'] as unknown as { bounds: number[] };
+    expect(write.bounds.map((b) => b / 1000)).toEqual(
+      await histogramBounds('ducto_warehouse_write_seconds', { dataset: 'd' }),
+    );
+    const rows = out.log_metrics['ingest-rows-stored'] as unknown as { bounds: number[] };
+    expect(rows.bounds).toEqual(await histogramBounds('ducto_ingest_batch_size', { dataset: 'd' }));
+  });
+
+  it('refuses a latency threshold that is not a bucket bound', () => {
+    const systems = {
+      ducto: {
+        api_service: 'a',
+        ingest_service: 'i',
+        gateway_id: 'g',
+        datasets: ['f'],
+        subscriptions: ['s'],
+      },
+    };
+    expect(() => evaluateSpec('infra', systems, { api_cached_latency_threshold_ms: 150 })).toThrow(
+      /bucket bound/,
+    );
+    expect(() => evaluateSpec('infra', systems, { api_warehouse_latency_threshold_ms: 2000 })).toThrow(
+      /bucket bound/,
+    );
+  }, 120_000);
+
+  it('has the same burn-rate alerts, paging alike, as the Prometheus rules (freshness aside: /metrics cannot see the push backlog)', () => {
+    const cloud = new Map<string, string>();
+    for (const a of Object.values(out.alerts) as unknown as Array<{ name: string; kind: string }>) {
+      if (a.name.endsWith('Burn') && !a.name.startsWith('DuctoIngestFreshness')) cloud.set(a.name, a.kind);
+    }
+    const prometheus = new Map(
+      promRules.filter((r) => r.alert?.endsWith('Burn')).map((r) => [r.alert!, r.labels?.severity]),
+    );
+    expect(cloud.size).toBe(12);
+    expect(prometheus).toEqual(cloud);
   });
 });
 

@@ -37,18 +37,51 @@ describe('Prometheus rules (static)', () => {
     }
   });
 
-  it('page at 14.4x (1h, 5m) and 6x (6h, 30m), ticket at 3x (1d, 2h) of the 99.9% budget', () => {
+  it('burn every SLO budget at 14.4x (1h, 5m), 6x (6h, 30m) and 3x (1d, 2h): pages at the first two unless the SLO only tickets', () => {
     const burn = (name: string) => alerts.find((a) => a.alert === name)!;
-    const cases: Array<[string, string, string, string, string]> = [
-      ['DuctoApiAvailabilityFastBurn', 'page', '14.4', '1h', '5m'],
-      ['DuctoApiAvailabilityMediumBurn', 'page', '6', '6h', '30m'],
-      ['DuctoApiAvailabilitySlowBurn', 'ticket', '3', '1d', '2h'],
+    // SLO alert prefix, its recorded error ratio, its error budget, and whether its fast burns page.
+    const slos: Array<[string, string, string, boolean]> = [
+      ['DuctoApiAvailability', 'ducto:api_errors', '0.001', true],
+      ['DuctoApiLatencyCached', 'ducto:api_latency_cached_slow', '0.01', true],
+      // An estimated threshold, and a producer's bug: tickets only.
+      ['DuctoApiLatencyWarehouse', 'ducto:api_latency_warehouse_slow', '0.05', false],
+      ['DuctoIngestCorrectness', 'ducto:ingest_rejected', '0.001', false],
     ];
-    for (const [name, severity, factor, long, short] of cases) {
-      const a = burn(name);
-      expect(a.labels?.severity).toBe(severity);
-      expect(a.expr).toContain(`ducto:api_errors:ratio_rate${long} > (${factor} * 0.001)`);
-      expect(a.expr).toContain(`and ducto:api_errors:ratio_rate${short} > (${factor} * 0.001)`);
+    const rates: Array<[string, string, string, string]> = [
+      ['FastBurn', '14.4', '1h', '5m'],
+      ['MediumBurn', '6', '6h', '30m'],
+      ['SlowBurn', '3', '1d', '2h'],
+    ];
+    for (const [slo, ratio, budget, pages] of slos) {
+      for (const [b, factor, long, short] of rates) {
+        const a = burn(`${slo}${b}`);
+        expect(a.labels?.severity, a.alert).toBe(pages && b !== 'SlowBurn' ? 'page' : 'ticket');
+        expect(a.expr).toContain(`${ratio}:ratio_rate${long} > (${factor} * ${budget})`);
+        expect(a.expr).toContain(`and ${ratio}:ratio_rate${short} > (${factor} * ${budget})`);
+      }
+    }
+    expect(alerts.filter((a) => a.alert!.endsWith('Burn'))).toHaveLength(slos.length * rates.length);
+  });
+
+  it('never page on rejected messages: a rejection is a producer bug, and the message is kept', () => {
+    const correctness = alerts.filter((a) => /ingest_(rejected|errors)|outcome="rejected"/.test(a.expr));
+    expect(correctness.map((a) => a.alert).sort()).toEqual([
+      'DuctoIngestCorrectnessFastBurn',
+      'DuctoIngestCorrectnessMediumBurn',
+      'DuctoIngestCorrectnessSlowBurn',
+      'DuctoIngestRejectedSpike',
+    ]);
+    for (const a of correctness) expect(a.labels?.severity, a.alert).toBe('ticket');
+  });
+
+  it('cut the latency SLIs by cache class, never counting answers without one (errors, streams)', () => {
+    const records = groups.flatMap((g) => g.rules).filter((r) => r.record?.includes('api_latency_'));
+    expect(records.length).toBe(12);
+    for (const r of records) {
+      const cache = r.record!.includes('cached') ? 'cache="hit"' : 'cache=~"miss|shared"';
+      // Both the bucket and the count select the same class of answers.
+      expect(r.expr.match(new RegExp(cache.replace(/[|.*?()[\]]/g, '\\$&'), 'g')), r.record).toHaveLength(2);
+      expect(r.expr, r.record).not.toContain('none');
     }
   });
 

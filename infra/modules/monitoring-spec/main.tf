@@ -1,5 +1,5 @@
 # What ducto watches, as data: the log-based metrics over the JSON lines the code writes
-# (src/app.ts), the SLOs, the alert policies (SRE Workbook burn rates, and direct alerts where an SLO
+# (src/app.ts: one per batch written, per rejected message and per API request), the SLOs, the alert policies (SRE Workbook burn rates, and direct alerts where an SLO
 # is the wrong tool) and the dashboards. modules/monitoring turns it into resources. Every name a
 # filter matches (services, subscriptions, gateways, metric types, SLOs) is an input taken from the
 # resource that owns it, so no filter can drift from what was created.
@@ -9,45 +9,51 @@ locals {
   metric  = var.log_metric_types
 
   # --- log-based metrics: project-wide; each system's series carry its service name -------------
-  batch_filter   = "resource.type=\"cloud_run_revision\" AND jsonPayload.message=\"batch written\""
-  request_filter = "resource.type=\"cloud_run_revision\" AND jsonPayload.message=\"request\""
-  # 1 ms .. ~65 s in 16 doubling buckets.
-  latency_buckets = { num_finite_buckets = 16, growth_factor = 2, scale = 1 }
+  batch_filter    = "resource.type=\"cloud_run_revision\" AND jsonPayload.message=\"batch written\""
+  rejected_filter = "resource.type=\"cloud_run_revision\" AND jsonPayload.message=\"message rejected\""
+  request_filter  = "resource.type=\"cloud_run_revision\" AND jsonPayload.message=\"request\""
+  # Explicit bucket bounds, each equal to the bounds of the Prometheus histogram of src/metrics.ts
+  # that measures the same thing (seconds there, times 1000 here): an SLO threshold that is a bound
+  # is then exact in both worlds, never interpolated inside a bucket (test/infra-monitoring.test.ts).
+  bounds = {
+    # ducto_api_request_duration_seconds
+    api_ms = [0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000]
+    # ducto_warehouse_write_seconds
+    write_ms = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000]
+    # ducto_ingest_batch_size
+    rows = [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000]
+  }
   log_metric_defs = {
-    ingest-batches = {
-      description = "Batches written by ingest, by dataset (one log line per batch)."
-      filter      = local.batch_filter
-      value       = null
-      labels      = { dataset = "EXTRACT(jsonPayload.batch.dataset)" }
-    }
-    ingest-batches-rejecting = {
-      description = "Batches written by ingest that rejected at least one message, by dataset."
-      filter      = "${local.batch_filter} AND jsonPayload.batch.rejected>0"
-      value       = null
-      labels      = { dataset = "EXTRACT(jsonPayload.batch.dataset)" }
-    }
     ingest-rows-stored = {
       description = "Rows stored per batch, by dataset (sum it for the stored outcome)."
       filter      = local.batch_filter
       value       = "EXTRACT(jsonPayload.batch.stored)"
+      bounds      = local.bounds.rows
       labels      = { dataset = "EXTRACT(jsonPayload.batch.dataset)" }
     }
-    ingest-rows-rejected = {
-      description = "Messages rejected per batch, by dataset (sum it for the rejected outcome)."
-      filter      = local.batch_filter
-      value       = "EXTRACT(jsonPayload.batch.rejected)"
-      labels      = { dataset = "EXTRACT(jsonPayload.batch.dataset)" }
+    # One log line per rejected message (src/app.ts): the bad events of the correctness SLI.
+    ingest-messages-rejected = {
+      description = "Messages ingest rejected (kept in <dataset>_rejected), one log line each, by dataset and reason code."
+      filter      = local.rejected_filter
+      value       = null
+      bounds      = null
+      labels = {
+        code    = "EXTRACT(jsonPayload.code)"
+        dataset = "EXTRACT(jsonPayload.rejected.dataset)"
+      }
     }
     batch-write-latency = {
       description = "Warehouse write time of a batch in milliseconds, by dataset."
       filter      = local.batch_filter
       value       = "EXTRACT(jsonPayload.batch.durationMs)"
+      bounds      = local.bounds.write_ms
       labels      = { dataset = "EXTRACT(jsonPayload.batch.dataset)" }
     }
     api-requests = {
       description = "API requests by route, status and error code."
       filter      = local.request_filter
       value       = null
+      bounds      = null
       labels = {
         code   = "EXTRACT(jsonPayload.code)"
         route  = "EXTRACT(jsonPayload.request.route)"
@@ -58,27 +64,39 @@ locals {
       description = "Failed warehouse calls: batch writes left for redelivery and API reads answered 503."
       filter      = "resource.type=\"cloud_run_revision\" AND jsonPayload.code=\"warehouse_unavailable\""
       value       = null
+      bounds      = null
       labels      = {}
     }
+    # `cache` is hit, miss or shared on a JSON answer served through the response cache (200 or
+    # 304), and empty on everything else: errors, CSV/NDJSON streams, ops routes.
     api-request-latency = {
-      description = "API request duration in milliseconds, by route."
+      description = "API request duration in milliseconds, by route and cache result (hit, miss, shared; empty when no cache lookup answered)."
       filter      = local.request_filter
       value       = "EXTRACT(jsonPayload.request.durationMs)"
-      labels      = { route = "EXTRACT(jsonPayload.request.route)" }
+      bounds      = local.bounds.api_ms
+      labels = {
+        cache = "EXTRACT(jsonPayload.request.cache)"
+        route = "EXTRACT(jsonPayload.request.route)"
+      }
     }
   }
-  # A counter without a value extractor, a distribution with one (what Cloud Logging accepts).
+  # A counter without a value extractor, a distribution with one and explicit bucket bounds (what
+  # Cloud Logging accepts).
   log_metrics = {
     for k, m in local.log_metric_defs : k => merge(m, {
       kind       = "DELTA"
       value_type = m.value == null ? "INT64" : "DISTRIBUTION"
       unit       = endswith(k, "latency") ? "ms" : "1"
-      buckets    = m.value == null ? null : local.latency_buckets
     })
   }
 
   # The API SLOs count consumer traffic only: /healthz, /readyz, /metrics and /openapi.json are left out.
   v1_routes = "metric.labels.route=starts_with(\"/v1/\")"
+  # The latency SLIs, by whether the answer read the warehouse. A cache result exists only on a
+  # JSON answer that succeeded (200 or 304): errors (4xx are the client's, 5xx count against
+  # availability) and streams (their duration grows with the rows asked for) are in neither.
+  cache_hit     = "metric.labels.cache=\"hit\""
+  cache_reading = "metric.labels.cache=one_of(\"miss\",\"shared\")"
 
   # --- per-system filters, from the names the system module reports ------------------------------
   quoted = { for s, v in var.systems : s => [for x in v.subscriptions : "\"${x}\""] }
@@ -94,11 +112,20 @@ locals {
   }
 
   # --- SLOs ---------------------------------------------------------------------------------------
+  # `pages`: whether the SLO's fast and medium burn rates page (else every burn rate is a ticket).
+  # Correctness never pages: a rejected message is a producer's bug, kept in <dataset>_rejected.
+  # Warehouse latency does not page while its threshold is an estimate: a page on an unmeasured
+  # bound would wake someone for BigQuery being as slow as it always is.
+  # Freshness reads the push subscription's backlog: the objective is for push delivery, as
+  # deployed. The local freshness figures (bench/results/latest.json, results.freshness) come from
+  # the emulator in pull mode (streaming pull) and a direct push without a broker, never from
+  # Pub/Sub's push, so they say nothing about this bound.
   slo_specs = {
-    api-availability   = { alert = "DuctoApiAvailability", goal = 0.999, display = "API availability: 99.9% of requests not 5xx over 28 days" }
-    api-latency        = { alert = "DuctoApiLatency", goal = 0.99, display = "API latency: 99% of requests under ${var.api_latency_threshold_ms} ms over 28 days" }
-    ingest-freshness   = { alert = "DuctoIngestFreshness", goal = 0.99, display = "Ingest freshness: 99% of 5-minute windows with the backlog younger than ${var.freshness_seconds} s" }
-    ingest-correctness = { alert = "DuctoIngestCorrectness", goal = 0.999, display = "Ingest correctness: 99.9% of batches write without rejecting a message" }
+    api-availability      = { alert = "DuctoApiAvailability", goal = 0.999, pages = true, display = "API availability: 99.9% of /v1 requests not 5xx over 28 days" }
+    api-latency-cached    = { alert = "DuctoApiLatencyCached", goal = 0.99, pages = true, display = "API latency, cache hits: 99% of /v1 cached answers within ${var.api_cached_latency_threshold_ms} ms over 28 days" }
+    api-latency-warehouse = { alert = "DuctoApiLatencyWarehouse", goal = 0.95, pages = false, display = "API latency, warehouse reads: 95% within ${var.api_warehouse_latency_threshold_ms} ms (estimate) over 28 days" }
+    ingest-freshness      = { alert = "DuctoIngestFreshness", goal = 0.99, pages = true, display = "Ingest freshness (push delivery): 99% of 5-min windows with the oldest unacked message under ${var.freshness_seconds} s" }
+    ingest-correctness    = { alert = "DuctoIngestCorrectness", goal = 0.999, pages = false, display = "Ingest correctness: 99.9% of acked messages stored, not rejected, over 28 days" }
   }
   # One shape for every SLI (unused parts null), so the map has a single type.
   no_sli = { kind = null, total = null, bad = null, distribution = null, time_series = null, max = null, window = null }
@@ -109,15 +136,22 @@ locals {
         total = "${f.api_metrics} AND ${f.api_run} AND ${local.v1_routes}"
         bad   = "${f.api_metrics} AND ${f.api_run} AND ${local.v1_routes} AND metric.labels.status=starts_with(\"5\")"
       })
-      api-latency = merge(local.no_sli, {
+      api-latency-cached = merge(local.no_sli, {
         kind         = "distribution_cut"
-        distribution = "metric.type=\"${local.metric["api-request-latency"]}\" AND ${f.api_run} AND ${local.v1_routes}"
-        max          = var.api_latency_threshold_ms
+        distribution = "metric.type=\"${local.metric["api-request-latency"]}\" AND ${f.api_run} AND ${local.v1_routes} AND ${local.cache_hit}"
+        max          = var.api_cached_latency_threshold_ms
       })
+      api-latency-warehouse = merge(local.no_sli, {
+        kind         = "distribution_cut"
+        distribution = "metric.type=\"${local.metric["api-request-latency"]}\" AND ${f.api_run} AND ${local.v1_routes} AND ${local.cache_reading}"
+        max          = var.api_warehouse_latency_threshold_ms
+      })
+      # Per message: every push request carries one message, and ingest acknowledges each one it
+      # stored, found a duplicate or rejected and kept; the rejected ones each log a line.
       ingest-correctness = merge(local.no_sli, {
         kind  = "good_total_ratio"
-        total = "metric.type=\"${local.metric["ingest-batches"]}\" AND ${f.ingest_run}"
-        bad   = "metric.type=\"${local.metric["ingest-batches-rejecting"]}\" AND ${f.ingest_run}"
+        total = "metric.type=\"pubsub.googleapis.com/subscription/push_request_count\" AND ${f.subs} AND metric.labels.response_class=\"ack\""
+        bad   = "metric.type=\"${local.metric["ingest-messages-rejected"]}\" AND ${f.ingest_run}"
       })
       ingest-freshness = merge(local.no_sli, {
         kind        = "metric_mean_in_range"
@@ -148,8 +182,8 @@ locals {
       for b, r in local.burn_rates : "${k}/${b}" => {
         name     = "${slo.alert}${b}"
         system   = slo.system
-        severity = r.severity
-        kind     = r.kind
+        severity = slo.pages ? r.severity : "WARNING"
+        kind     = slo.pages ? r.kind : "ticket"
         combiner = "AND"
         conditions = [
           for window in [r.long, r.short] : {
@@ -161,7 +195,7 @@ locals {
           }
         ]
         subject = "${slo.alert}${b}: ${slo.system} burns its error budget ${r.factor}x"
-        content = "${slo.display} is burning its error budget at more than ${r.factor}x (${r.kind}). Runbook: ${local.runbook}#${lower("${slo.alert}${b}")}"
+        content = "${slo.display} is burning its error budget at more than ${r.factor}x (${slo.pages ? r.kind : "ticket"}). Runbook: ${local.runbook}#${lower("${slo.alert}${b}")}"
       }
     }
   ]...)
@@ -207,15 +241,16 @@ locals {
         severity = "WARNING"
         kind     = "ticket"
         combiner = "OR"
+        # Per message and per dataset, from the one log line each rejected message writes.
         conditions = [{
-          display_name = "more than ${var.rejected_batches_alert} batches rejecting a message in 10 minutes"
-          filter       = "metric.type=\"${local.metric["ingest-batches-rejecting"]}\" AND ${f.ingest_run}"
-          threshold    = var.rejected_batches_alert
+          display_name = "more than ${var.rejected_messages_alert} messages of a dataset rejected in 10 minutes"
+          filter       = "metric.type=\"${local.metric["ingest-messages-rejected"]}\" AND ${f.ingest_run}"
+          threshold    = var.rejected_messages_alert
           duration     = "0s"
-          aggregation  = { period = "600s", aligner = "ALIGN_SUM", reducer = "REDUCE_SUM", group_by = [] }
+          aggregation  = { period = "600s", aligner = "ALIGN_SUM", reducer = "REDUCE_SUM", group_by = ["metric.labels.dataset"] }
         }]
         subject = "DuctoIngestRejectedSpike: ${s} is rejecting messages"
-        content = "Batches of ${s} keep rejecting messages: a producer is sending events that do not fit the schema. They are kept in <dataset>_rejected with their reason code. Runbook: ${local.runbook}#ductoingestrejectedspike"
+        content = "${s} rejected more than ${var.rejected_messages_alert} messages of one dataset in 10 minutes: a producer is sending events that do not fit the schema (a ticket, not a page). They are kept in <dataset>_rejected with their reason code. Runbook: ${local.runbook}#ductoingestrejectedspike"
       }
       "${s}/warehouse-errors" = {
         name     = "DuctoWarehouseErrors"
@@ -268,12 +303,12 @@ locals {
     for s, f in local.sys : s => [
       { title = "API requests by status", filter = "metric.type=\"run.googleapis.com/request_count\" AND ${f.api_run}", aligner = "ALIGN_RATE", reducer = "REDUCE_SUM", group_by = ["metric.labels.response_code_class"] },
       { title = "API errors by code", filter = "${f.api_metrics} AND ${f.api_run}", aligner = "ALIGN_RATE", reducer = "REDUCE_SUM", group_by = ["metric.labels.code"] },
-      { title = "API latency p99 (ms)", filter = "metric.type=\"${local.metric["api-request-latency"]}\" AND ${f.api_run}", aligner = "ALIGN_DELTA", reducer = "REDUCE_PERCENTILE_99", group_by = ["metric.labels.route"] },
+      { title = "API latency p99 (ms) by cache result", filter = "metric.type=\"${local.metric["api-request-latency"]}\" AND ${f.api_run} AND ${local.v1_routes}", aligner = "ALIGN_DELTA", reducer = "REDUCE_PERCENTILE_99", group_by = ["metric.labels.cache"] },
       { title = "Gateway requests", filter = "metric.type=\"apigateway.googleapis.com/proxy/request_count\" AND ${f.gateway}", aligner = "ALIGN_RATE", reducer = "REDUCE_SUM", group_by = ["metric.labels.response_code_class"] },
       { title = "Ingest requests by status", filter = "metric.type=\"run.googleapis.com/request_count\" AND ${f.ingest_run}", aligner = "ALIGN_RATE", reducer = "REDUCE_SUM", group_by = ["metric.labels.response_code_class"] },
       { title = "Ingest latency p99", filter = "metric.type=\"run.googleapis.com/request_latencies\" AND ${f.ingest_run}", aligner = "ALIGN_DELTA", reducer = "REDUCE_PERCENTILE_99", group_by = [] },
       { title = "Rows stored per dataset", filter = "metric.type=\"${local.metric["ingest-rows-stored"]}\" AND ${f.ingest_run}", aligner = "ALIGN_DELTA", reducer = "REDUCE_MEAN", group_by = ["metric.labels.dataset"] },
-      { title = "Messages rejected per dataset", filter = "metric.type=\"${local.metric["ingest-rows-rejected"]}\" AND ${f.ingest_run}", aligner = "ALIGN_DELTA", reducer = "REDUCE_MEAN", group_by = ["metric.labels.dataset"] },
+      { title = "Messages rejected per dataset", filter = "metric.type=\"${local.metric["ingest-messages-rejected"]}\" AND ${f.ingest_run}", aligner = "ALIGN_RATE", reducer = "REDUCE_SUM", group_by = ["metric.labels.dataset"] },
       { title = "Batch write latency p99 (ms)", filter = "metric.type=\"${local.metric["batch-write-latency"]}\" AND ${f.ingest_run}", aligner = "ALIGN_DELTA", reducer = "REDUCE_PERCENTILE_99", group_by = ["metric.labels.dataset"] },
       { title = "Freshness: oldest unacked message age (s)", filter = "metric.type=\"pubsub.googleapis.com/subscription/oldest_unacked_message_age\" AND ${f.subs}", aligner = "ALIGN_MAX", reducer = "REDUCE_MAX", group_by = ["resource.labels.subscription_id"] },
       { title = "Backlog: undelivered messages", filter = "metric.type=\"pubsub.googleapis.com/subscription/num_undelivered_messages\" AND ${f.subs}", aligner = "ALIGN_MAX", reducer = "REDUCE_SUM", group_by = ["resource.labels.subscription_id"] },
@@ -289,7 +324,7 @@ locals {
     { title = "Worst API latency p99 (ms) by service", filter = "metric.type=\"${local.metric["api-request-latency"]}\" AND resource.type=\"cloud_run_revision\"", aligner = "ALIGN_DELTA", reducer = "REDUCE_PERCENTILE_99", group_by = ["resource.labels.service_name"] },
     { title = "Stalest subscriptions (oldest unacked age, s)", filter = "metric.type=\"pubsub.googleapis.com/subscription/oldest_unacked_message_age\" AND resource.type=\"pubsub_subscription\"", aligner = "ALIGN_MAX", reducer = "REDUCE_MAX", group_by = ["resource.labels.subscription_id"] },
     { title = "Largest backlogs (undelivered messages)", filter = "metric.type=\"pubsub.googleapis.com/subscription/num_undelivered_messages\" AND resource.type=\"pubsub_subscription\"", aligner = "ALIGN_MAX", reducer = "REDUCE_SUM", group_by = ["resource.labels.subscription_id"] },
-    { title = "Most rejected messages by service", filter = "metric.type=\"${local.metric["ingest-rows-rejected"]}\" AND resource.type=\"cloud_run_revision\"", aligner = "ALIGN_DELTA", reducer = "REDUCE_MEAN", group_by = ["resource.labels.service_name"] },
+    { title = "Most rejected messages (per s) by service", filter = "metric.type=\"${local.metric["ingest-messages-rejected"]}\" AND resource.type=\"cloud_run_revision\"", aligner = "ALIGN_RATE", reducer = "REDUCE_SUM", group_by = ["resource.labels.service_name"] },
     { title = "Dead letters by subscription", filter = "metric.type=\"pubsub.googleapis.com/subscription/dead_letter_message_count\" AND resource.type=\"pubsub_subscription\"", aligner = "ALIGN_SUM", reducer = "REDUCE_SUM", group_by = ["resource.labels.subscription_id"] },
   ]
   fleet_worst_n = 10

@@ -9,7 +9,7 @@ output "dashboards" {
 }
 
 output "log_metrics" {
-  description = "Log-based metric definitions by short name: filter, labels, value extractor, kind, type, unit, buckets."
+  description = "Log-based metric definitions by short name: filter, labels, value extractor, kind, type, unit, explicit bucket bounds (null for counters)."
   value       = local.log_metrics
 }
 

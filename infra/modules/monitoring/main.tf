@@ -4,15 +4,16 @@
 # is a log line or a built-in metric.
 
 module "spec" {
-  source                     = "../monitoring-spec"
-  env                        = var.env
-  systems                    = var.systems
-  api_latency_threshold_ms   = var.api_latency_threshold_ms
-  backlog_age_alert_seconds  = var.backlog_age_alert_seconds
-  bytes_billed_per_day_alert = var.bytes_billed_per_day_alert
-  freshness_seconds          = var.freshness_seconds
-  rejected_batches_alert     = var.rejected_batches_alert
-  runbook_base_url           = var.runbook_base_url
+  source                             = "../monitoring-spec"
+  env                                = var.env
+  systems                            = var.systems
+  api_cached_latency_threshold_ms    = var.api_cached_latency_threshold_ms
+  api_warehouse_latency_threshold_ms = var.api_warehouse_latency_threshold_ms
+  backlog_age_alert_seconds          = var.backlog_age_alert_seconds
+  bytes_billed_per_day_alert         = var.bytes_billed_per_day_alert
+  freshness_seconds                  = var.freshness_seconds
+  rejected_messages_alert            = var.rejected_messages_alert
+  runbook_base_url                   = var.runbook_base_url
   # Read back from the created (and waited-for) metrics and SLOs, never spelled out: whatever reads
   # a metric type or an SLO depends on the resource that makes it exist.
   log_metric_types = { for k, name in time_sleep.log_metrics.triggers : k => "logging.googleapis.com/user/${name}" }
@@ -43,13 +44,13 @@ resource "google_logging_metric" "default" {
   }
   label_extractors = each.value.labels
   value_extractor  = each.value.value
+  # Explicit bounds, those of the Prometheus histogram measuring the same thing (monitoring-spec):
+  # the latency SLO thresholds are bounds, so no SLI interpolates inside a bucket.
   dynamic "bucket_options" {
-    for_each = each.value.buckets == null ? [] : [each.value.buckets]
+    for_each = each.value.bounds == null ? [] : [each.value.bounds]
     content {
-      exponential_buckets {
-        num_finite_buckets = bucket_options.value.num_finite_buckets
-        growth_factor      = bucket_options.value.growth_factor
-        scale              = bucket_options.value.scale
+      explicit_buckets {
+        bounds = bucket_options.value
       }
     }
   }
