@@ -319,6 +319,8 @@ describe('BigQuery store: reading results', () => {
         attributes: '{"a":"ü"}',
         publish_time: null,
         received_at: T0,
+        replayed_at: T0 + 5,
+        replay_outcome: 'rejected',
       },
     ]);
     expect(await store.rejected(schema, 5)).toEqual([
@@ -331,8 +333,49 @@ describe('BigQuery store: reading results', () => {
         attributes: { a: 'ü' },
         publishTime: null,
         receivedAt: T0,
+        replayedAt: T0 + 5,
+        replayOutcome: 'rejected',
       },
     ]);
+  });
+
+  it('replays only rejected rows older than 30 minutes (DML cannot change younger Storage Write API rows)', async () => {
+    const { store, bq } = setup();
+    await store.replayable(schema, { codes: ['not_json'], from: null, to: null, after: null, limit: 10 });
+    await store.replayable(schema, {
+      codes: null,
+      from: null,
+      to: NOW - 3_600_000_000,
+      after: null,
+      limit: 10,
+    });
+    const tos = bq.sent.map((j) => partitionFilter(j.job)?.to);
+    expect(tos).toEqual([microsToIso(NOW - 30 * 60_000_000), microsToIso(NOW - 3_600_000_000)]);
+    expect(render(bq.sent[0]!)).toContain('`replay_outcome` IS NULL');
+  });
+
+  it('marks replayed rows with one UPDATE per outcome and reason, bound to their partitions', async () => {
+    const { store, bq } = setup();
+    const at = NOW;
+    await store.markReplayed(schema, [
+      { messageId: 'a', receivedAt: T0, outcome: 'stored', at, code: 'not_json', detail: 'x' },
+      { messageId: 'b', receivedAt: T0 + DAY, outcome: 'stored', at, code: 'not_json', detail: 'x' },
+      { messageId: 'c', receivedAt: T0, outcome: 'rejected', at, code: 'wrong_type', detail: 'y' },
+    ]);
+    expect(bq.sent.map((j) => j.job.query.split('\n')[0])).toEqual([
+      expect.stringMatching(/^UPDATE `[^`]+\.flights_rejected`$/),
+      expect.stringMatching(/^UPDATE `[^`]+\.flights_rejected`$/),
+    ]);
+    const first = bq.sent[0]!.job;
+    expect(first.query).toContain('`message_id` IN (@p4, @p5)');
+    expect(Object.values(first.params ?? {})).toEqual(
+      expect.arrayContaining(['stored', 'not_json', 'x', 'a', 'b']),
+    );
+    expect(partitionFilter(first)).toMatchObject({
+      column: 'received_at',
+      from: microsToIso(T0),
+      to: microsToIso(T0 + DAY + 1),
+    });
   });
 
   it('streams in chunks of at most 1000 rows, pulling pages as it goes', async () => {

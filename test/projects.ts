@@ -20,6 +20,7 @@ export const PROJECTS = {
     'property-sql',
     'query',
     'record',
+    'replay',
     'retry',
     'runtime',
     'sql-compile',

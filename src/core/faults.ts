@@ -159,6 +159,11 @@ export class FaultInjector {
       freshness: read((schema) => inner.freshness(schema)),
       count: read((schema) => inner.count(schema)),
       rejected: read((schema, limit) => inner.rejected(schema, limit)),
+      replayable: read((schema, query) => inner.replayable(schema, query)),
+      markReplayed: async (schema, marks) => {
+        await before('write');
+        return inner.markReplayed(schema, marks);
+      },
       ping: read(() => inner.ping()),
       close: async () => {
         await Promise.all(this.background);

@@ -1,8 +1,9 @@
 import type { MicroBatcher, WriteOutcome } from './batcher.ts';
+import { classify } from './classify.ts';
 import type { DatasetSchema } from './dataset-schema.ts';
 import type { Delivery } from './delivery.ts';
 import type { RejectCode } from './errors.ts';
-import { createRecordDecoder, type RecordResult } from './record.ts';
+import { createRecordDecoder } from './record.ts';
 
 export interface IngestOptions {
   schemas: ReadonlyMap<string, DatasetSchema>;
@@ -24,8 +25,6 @@ export interface IngestResult {
   /** Publish time (epoch µs) when Pub/Sub gave one: the start of end-to-end latency. */
   publishTime: number | null;
 }
-
-const MAX_EVENT_ID = 256;
 
 /**
  * The dataset of a delivery, most explicit first: the endpoint's `?dataset=` (set in the push
@@ -68,24 +67,7 @@ export function createIngest(
     const decode = named === null ? undefined : decoders.get(named);
     const dataset = decode ? named! : options.defaultDataset;
 
-    let result: RecordResult;
-    if (!decode) {
-      result = {
-        ok: false,
-        code: 'unknown_dataset',
-        detail: named === null ? 'no dataset named' : `no dataset "${named.slice(0, 64)}"`,
-      };
-    } else if (message.data === undefined) {
-      result = { ok: false, code: 'bad_base64', detail: 'message.data is not valid base64' };
-    } else if (attrId !== undefined && (attrId.length === 0 || attrId.length > MAX_EVENT_ID)) {
-      result = {
-        ok: false,
-        code: 'bad_event_id',
-        detail: `event_id must have 1 to ${MAX_EVENT_ID} characters`,
-      };
-    } else {
-      result = decode(message.data);
-    }
+    const result = classify(message, decode, named);
 
     if (!result.ok) {
       const outcome = await options.batcher.submitRejected(dataset, {
@@ -114,7 +96,7 @@ export function createIngest(
       };
     }
 
-    const eventId = attrId ?? result.key ?? message.messageId;
+    const { eventId } = result;
     const outcome = await options.batcher.submitRow(dataset, {
       eventId,
       fields: result.fields,

@@ -24,6 +24,36 @@ export interface RejectedRow {
   attributes: Record<string, string>;
   publishTime: Micros | null;
   receivedAt: Micros;
+  /** When a replay last tried this message (epoch µs); absent or null if none has. */
+  replayedAt?: Micros | null;
+  replayOutcome?: ReplayOutcome | null;
+}
+
+/** What a replay of a rejected message did: stored it, found it stored already, or rejected it again. */
+export type ReplayOutcome = 'stored' | 'duplicate' | 'rejected';
+
+/** Which rejected rows a replay reads: oldest first, from an optional position, by code and time. */
+export interface RejectedQuery {
+  /** Only rows with one of these codes; null for every code. */
+  codes: RejectCode[] | null;
+  /** Bounds on received_at (epoch µs): `from` inclusive, `to` exclusive; null when unbounded. */
+  from: Micros | null;
+  to: Micros | null;
+  /** Resume strictly after this row, in (received_at, message_id) order. */
+  after: { receivedAt: Micros; messageId: string } | null;
+  limit: number;
+}
+
+/** A replay's outcome for every rejected row of one message. */
+export interface ReplayMark {
+  messageId: string;
+  /** The row's received_at: it names the partition holding the row. */
+  receivedAt: Micros;
+  outcome: ReplayOutcome;
+  at: Micros;
+  /** The reason now: the original one when the message was stored, the new one when rejected again. */
+  code: RejectCode;
+  detail: string;
 }
 
 export interface WriteBatch {
@@ -116,6 +146,13 @@ export interface Warehouse {
   count(schema: DatasetSchema): Promise<number>;
   /** Rejected rows, newest first; for tests and operations. */
   rejected(schema: DatasetSchema, limit: number): Promise<RejectedRow[]>;
+  /**
+   * Rejected rows a replay may still move: never replayed, or replayed and rejected again. A message
+   * rejected on two deliveries has two rows; a replay handles it once.
+   */
+  replayable(schema: DatasetSchema, query: RejectedQuery): Promise<RejectedRow[]>;
+  /** Records replay outcomes on the rejected rows (every copy of each message). */
+  markReplayed(schema: DatasetSchema, marks: ReplayMark[]): Promise<void>;
   /** Resolves when the warehouse answers a trivial query. */
   ping(): Promise<void>;
   close(): Promise<void>;

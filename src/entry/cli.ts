@@ -4,6 +4,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { CanaryFlags } from '../cli/canary-command.ts';
+import type { ReplayFlags } from '../cli/replay-command.ts';
 import type { ServeFlags } from '../config.ts';
 import { DuctoError } from '../core/errors.ts';
 import { VERSION } from '../version.ts';
@@ -92,6 +93,32 @@ program
   .action(async (opts: CanaryFlags) => {
     const { canaryCommand } = await import('../cli/canary-command.ts');
     process.exitCode = await canaryCommand(process.env, opts);
+  });
+
+program
+  .command('replay')
+  .description(
+    'Recovery: republish dead letters, store rejected events that pass now, or rewind the ingest subscription.',
+  )
+  .requiredOption('--dataset <name>', 'the dataset to replay')
+  .option(
+    '--dead-letters',
+    "republish the dataset's dead letters to its topic, acknowledging each once republished",
+  )
+  .option('--rejected', 'classify the payloads kept in <dataset>_rejected again and store what passes now')
+  .option(
+    '--seek <time>',
+    'rewind the ingest subscription to this ISO 8601 time (redelivers what was acknowledged since)',
+  )
+  .option('--system <name>', 'cloud resource prefix: topics and subscriptions are <system>-<dataset>…')
+  .option('--limit <n>', 'replay at most this many messages', positive)
+  .option('--dry-run', 'count what would be replayed, move nothing')
+  .option('--reason <codes>', '--rejected: only these reject codes, comma-separated')
+  .option('--from <time>', '--rejected: only rows received at or after this ISO 8601 time')
+  .option('--to <time>', '--rejected: only rows received before this ISO 8601 time')
+  .action(async (opts: ReplayFlags) => {
+    const { replayCommand } = await import('../cli/replay-command.ts');
+    process.exitCode = await replayCommand(process.env, opts);
   });
 
 try {

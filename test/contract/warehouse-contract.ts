@@ -342,9 +342,89 @@ export function describeWarehouseContract(
       await write(schema, rows, rejected);
       expect(await store().count(schema)).toBe(3);
       const back = await store().rejected(schema, 10);
-      const plain = (r: RejectedRow) => ({ ...r, payload: r.payload === null ? null : [...r.payload] });
+      const plain = (r: RejectedRow) => ({
+        replayedAt: null,
+        replayOutcome: null,
+        ...r,
+        payload: r.payload === null ? null : [...r.payload],
+      });
       expect(back.map(plain)).toEqual([rejected[1]!, rejected[2]!, rejected[0]!].map(plain));
       expect((await store().rejected(schema, 1)).map((r) => r.messageId)).toEqual(['m-2']);
+    });
+
+    it('replay: lists what a replay may move, oldest first, by code, time and position; marks outcomes', async () => {
+      const schema = await dataset(flights());
+      const reject = (i: number, code: RejectedRow['code']): RejectedRow => ({
+        messageId: `r-${i}`,
+        eventId: null,
+        code,
+        detail: `reason ${i}`,
+        payload: new TextEncoder().encode(`{"n":${i}}`),
+        attributes: { dataset: 'flights' },
+        publishTime: null,
+        receivedAt: T0 + i,
+      });
+      const all = [
+        reject(3, 'missing_field'),
+        reject(1, 'not_json'),
+        reject(2, 'missing_field'),
+        reject(4, 'not_json'),
+      ];
+      await write(schema, [], all);
+      // The same message rejected on a second delivery: two rows, one message.
+      await write(schema, [], [{ ...reject(1, 'not_json'), receivedAt: T0 + 1 }]);
+      const ids = (rows: RejectedRow[]) => rows.map((r) => r.messageId);
+      const q = { codes: null, from: null, to: null, after: null, limit: 100 };
+      expect(ids(await store().replayable(schema, q))).toEqual(['r-1', 'r-1', 'r-2', 'r-3', 'r-4']);
+      expect(ids(await store().replayable(schema, { ...q, codes: ['missing_field'] }))).toEqual([
+        'r-2',
+        'r-3',
+      ]);
+      expect(ids(await store().replayable(schema, { ...q, from: T0 + 2, to: T0 + 4 }))).toEqual([
+        'r-2',
+        'r-3',
+      ]);
+      expect(
+        ids(await store().replayable(schema, { ...q, after: { receivedAt: T0 + 2, messageId: 'r-2' } })),
+      ).toEqual(['r-3', 'r-4']);
+      expect(ids(await store().replayable(schema, { ...q, limit: 2 }))).toEqual(['r-1', 'r-1']);
+
+      const at = T0 + 1_000_000;
+      await store().markReplayed(schema, [
+        { messageId: 'r-1', receivedAt: T0 + 1, outcome: 'stored', at, code: 'not_json', detail: 'reason 1' },
+        {
+          messageId: 'r-2',
+          receivedAt: T0 + 2,
+          outcome: 'duplicate',
+          at,
+          code: 'missing_field',
+          detail: 'reason 2',
+        },
+        {
+          messageId: 'r-3',
+          receivedAt: T0 + 3,
+          outcome: 'rejected',
+          at,
+          code: 'wrong_type',
+          detail: 'still bad',
+        },
+      ]);
+      // Stored and duplicate are done; rejected again stays replayable, with its new reason.
+      const left = await store().replayable(schema, q);
+      expect(ids(left)).toEqual(['r-3', 'r-4']);
+      expect(left[0]).toMatchObject({
+        code: 'wrong_type',
+        detail: 'still bad',
+        replayedAt: at,
+        replayOutcome: 'rejected',
+      });
+      expect(left[1]).toMatchObject({ replayedAt: null, replayOutcome: null });
+      const marked = (await store().rejected(schema, 10)).filter((r) => r.messageId === 'r-1');
+      expect(marked.map((r) => [r.replayOutcome, r.replayedAt, r.code])).toEqual([
+        ['stored', at, 'not_json'],
+        ['stored', at, 'not_json'],
+      ]);
+      await store().markReplayed(schema, []);
     });
 
     it('lists in (time, event_id) order, ascending and descending, ties on time broken by event_id', async () => {

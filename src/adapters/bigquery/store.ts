@@ -41,6 +41,12 @@ export interface BigQueryStoreOptions {
   appendTimeoutMs?: number;
   /** Close the writer client on `close()` (when the caller made it for this store only). Default false. */
   closeClients?: boolean;
+  /**
+   * Rejected rows younger than this are left to a later replay. BigQuery's DML limitations: rows the
+   * Storage Write API wrote in the last 30 minutes cannot be changed by UPDATE, so a replay could not
+   * mark them. Default 30 min.
+   */
+  replayMinAgeMs?: number;
   now?: () => Micros;
   sleep?: (ms: number) => Promise<void>;
 }
@@ -63,11 +69,13 @@ interface Tables {
  */
 export function createBigQueryStore(options: BigQueryStoreOptions): Warehouse {
   const { bigquery, writer, project, dataset } = options;
+  const now = options.now ?? (() => Date.now() * 1000);
+  const replayMinAge = (options.replayMinAgeMs ?? 30 * 60_000) * 1000;
   const policy = partitionPolicy({
     defaultDays: options.defaultRangeDays === undefined ? 7 : options.defaultRangeDays,
     maxDays: options.maxRangeDays === undefined ? 31 : options.maxRangeDays,
     recentDays: options.freshnessDays === undefined ? 2 : options.freshnessDays,
-    now: options.now ?? (() => Date.now() * 1000),
+    now,
   });
   const dialect = bigqueryDialect({ tableName: (t) => `${project}.${dataset}.${t}`, partitions: policy });
   const runner = createQueryRunner({
@@ -206,6 +214,20 @@ export function createBigQueryStore(options: BigQueryStoreOptions): Warehouse {
       return (await rows(sql.compileRejected(dialect, schema, limit), 'rejected')).map((r) =>
         sql.readRejected(r, r.payload instanceof Uint8Array ? new Uint8Array(r.payload) : null),
       );
+    },
+
+    async replayable(schema, q) {
+      const newest = now() - replayMinAge;
+      const to = q.to === null ? newest : Math.min(q.to, newest);
+      return (await rows(sql.compileReplayable(dialect, schema, { ...q, to }), 'replayable')).map((r) =>
+        sql.readRejected(r, r.payload instanceof Uint8Array ? new Uint8Array(r.payload) : null),
+      );
+    },
+
+    async markReplayed(schema, marks) {
+      // One DML statement per group; a table takes a few mutating statements at a time, so one after another.
+      for (const group of sql.groupReplayMarks(marks))
+        await rows(sql.compileMarkReplayed(dialect, schema, group), 'mark-replayed');
     },
 
     async ping() {

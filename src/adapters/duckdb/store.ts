@@ -236,6 +236,21 @@ export function createDuckDBStore(instance: DuckDBInstance, options: DuckDBStore
     return run;
   }
 
+  /** Rows of `<dataset>_rejected`; the payload is a BLOB, which the generic value mapping does not take. */
+  function readRejectedRows(doing: string, q: sql.CompiledQuery): Promise<RejectedRow[]> {
+    return read(doing, async (conn) => {
+      const reader = await conn.runAndReadAll(q.sql, ...bind(q.params));
+      return reader.getRows().map((row) => {
+        const r: Record<string, unknown> = {};
+        sql.REJECTED_SELECT.forEach((name, i) => {
+          r[name] = name === 'payload' ? null : toValue(row[i]!);
+        });
+        const payload = row[sql.REJECTED_SELECT.indexOf('payload')];
+        return sql.readRejected(r, payload instanceof DuckDBBlobValue ? payload.bytes : null);
+      });
+    });
+  }
+
   return {
     kind: 'duckdb',
 
@@ -245,6 +260,7 @@ export function createDuckDBStore(instance: DuckDBInstance, options: DuckDBStore
           const ddl = duckdbDdl(schema);
           await conn.run(ddl.events);
           await conn.run(ddl.rejected);
+          for (const upgrade of ddl.upgrades) await conn.run(upgrade);
           schemas.set(schema.name, schema);
         }
       });
@@ -299,19 +315,21 @@ export function createDuckDBStore(instance: DuckDBInstance, options: DuckDBStore
       return row?.count as number;
     },
 
-    async rejected(schema, limit) {
-      const q = sql.compileRejected(dialect, schema, limit);
-      return read('rejected', async (conn) => {
-        const reader = await conn.runAndReadAll(q.sql, ...bind(q.params));
-        // The payload is a BLOB, which the generic value mapping does not take: read it apart.
-        return reader.getRows().map((row) => {
-          const r: Record<string, unknown> = {};
-          sql.REJECTED_SELECT.forEach((name, i) => {
-            r[name] = name === 'payload' ? null : toValue(row[i]!);
-          });
-          const payload = row[sql.REJECTED_SELECT.indexOf('payload')];
-          return sql.readRejected(r, payload instanceof DuckDBBlobValue ? payload.bytes : null);
-        });
+    rejected(schema, limit) {
+      return readRejectedRows('rejected', sql.compileRejected(dialect, schema, limit));
+    },
+
+    replayable(schema, q) {
+      return readRejectedRows('replayable', sql.compileReplayable(dialect, schema, q));
+    },
+
+    async markReplayed(schema, marks) {
+      if (marks.length === 0) return;
+      await writeWith('mark replayed', async (conn) => {
+        for (const group of sql.groupReplayMarks(marks)) {
+          const q = sql.compileMarkReplayed(dialect, schema, group);
+          await conn.run(q.sql, ...bind(q.params));
+        }
       });
     },
 

@@ -1,6 +1,11 @@
 import { type DatasetSchema, tableNames } from '../dataset-schema.ts';
 import { duckdbDialect } from '../sql/dialect.ts';
-import { type ColumnType, EVENT_METADATA_COLUMNS, REJECTED_COLUMNS } from './system-columns.ts';
+import {
+  ADDED_REJECTED_COLUMNS,
+  type ColumnType,
+  EVENT_METADATA_COLUMNS,
+  REJECTED_COLUMNS,
+} from './system-columns.ts';
 
 const DUCKDB_TYPES: Record<ColumnType, string> = {
   string: 'VARCHAR',
@@ -44,11 +49,19 @@ function createTable(name: string, columns: DuckDBColumn[]): string {
   return `CREATE TABLE IF NOT EXISTS ${duckdbDialect.table(name)} (\n${lines.join(',\n')}\n)`;
 }
 
-/** The statements that create a dataset's tables when missing. */
-export function duckdbDdl(schema: DatasetSchema): { events: string; rejected: string } {
+/**
+ * The statements that create a dataset's tables when missing, and those that bring a table created by
+ * an earlier release up to date (nullable columns added since: additive, idempotent).
+ */
+export function duckdbDdl(schema: DatasetSchema): { events: string; rejected: string; upgrades: string[] } {
   const names = tableNames(schema);
+  const added = REJECTED_COLUMNS.filter((c) => ADDED_REJECTED_COLUMNS.includes(c.name)).map(column);
   return {
     events: createTable(names.events, duckdbEventColumns(schema)),
     rejected: createTable(names.rejected, REJECTED_COLUMNS.map(column)),
+    upgrades: added.map(
+      (c) =>
+        `ALTER TABLE ${duckdbDialect.table(names.rejected)} ADD COLUMN IF NOT EXISTS ${duckdbDialect.column(c.name)} ${c.type}`,
+    ),
   };
 }

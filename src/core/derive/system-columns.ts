@@ -48,4 +48,21 @@ export const REJECTED_COLUMNS: readonly SystemColumn[] = [
     required: true,
     description: 'When ingest received the message.',
   },
+  // Written by `ducto replay --rejected` (core/replay.ts); null until a replay has tried the message.
+  {
+    name: 'replayed_at',
+    type: 'timestamp',
+    required: false,
+    description: 'When a replay last tried this message again.',
+  },
+  {
+    name: 'replay_outcome',
+    type: 'string',
+    required: false,
+    description:
+      'What that replay did: stored, duplicate (stored already), or rejected (code and detail updated).',
+  },
 ];
+
+/** Columns added after the first release: a table created before gains them (nullable, so additive). */
+export const ADDED_REJECTED_COLUMNS: readonly string[] = ['replayed_at', 'replay_outcome'];

@@ -1,4 +1,4 @@
-SELECT `message_id`, `event_id`, `code`, `detail`, `payload`, TO_JSON_STRING(`attributes`) AS `attributes`, UNIX_MICROS(`publish_time`) AS `publish_time`, UNIX_MICROS(`received_at`) AS `received_at`
+SELECT `message_id`, `event_id`, `code`, `detail`, `payload`, TO_JSON_STRING(`attributes`) AS `attributes`, UNIX_MICROS(`publish_time`) AS `publish_time`, UNIX_MICROS(`received_at`) AS `received_at`, UNIX_MICROS(`replayed_at`) AS `replayed_at`, `replay_outcome`
 FROM `ducto-test.ducto.flights_rejected`
 WHERE `received_at` >= @p0 AND `received_at` < @p1
 ORDER BY `received_at` DESC, `message_id` DESC

@@ -1,0 +1,164 @@
+/**
+ * `ducto replay`: recovery as a command. `--dead-letters` republishes a dataset's dead letters to its
+ * topic; `--rejected` classifies the payloads kept in `<dataset>_rejected` again and stores what now
+ * passes; `--seek` rewinds the ingest subscription to a time. Pub/Sub is the emulator when
+ * PUBSUB_EMULATOR_HOST is set, else Google Cloud with application default credentials; the warehouse is
+ * the configured one (a local DuckDB file, which `ducto serve` must not hold open, or BigQuery).
+ */
+import { SingleBar } from 'cli-progress';
+import { readConfig } from '../config.ts';
+import { DuctoError, ERROR_CODES, type RejectCode } from '../core/errors.ts';
+import { replayRejected } from '../core/replay.ts';
+import { loadSchemas } from '../core/schema-files.ts';
+import { createLogger } from '../logger.ts';
+import { emulatorClientConfig } from '../pubsub/emulator.ts';
+import { replayDeadLetters } from '../pubsub/replay-dead-letters.ts';
+import { deadLetterSubscriptionName, subscriptionName, topicName } from '../pubsub/topology.ts';
+import { buildRuntime } from '../runtime.ts';
+
+export interface ReplayFlags {
+  dataset: string;
+  deadLetters?: boolean;
+  rejected?: boolean;
+  seek?: string;
+  /** Prefix of the cloud resource names: `<system>-<dataset>` (Terraform's naming); none locally. */
+  system?: string;
+  limit?: number;
+  dryRun?: boolean;
+  reason?: string;
+  from?: string;
+  to?: string;
+}
+
+const NOT_FOUND = 5;
+
+function time(flag: string, value: string | undefined): number | null {
+  if (value === undefined) return null;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new DuctoError('bad_parameter', `${flag} "${value}" is not an ISO 8601 time`);
+  return ms;
+}
+
+function reasons(value: string | undefined): RejectCode[] | null {
+  if (value === undefined) return null;
+  const codes = value.split(',').map((c) => c.trim());
+  for (const c of codes) {
+    const known = (ERROR_CODES as Record<string, { disposition: string }>)[c];
+    if (known?.disposition !== 'reject')
+      throw new DuctoError('bad_parameter', `--reason "${c}" is not a reject code (docs/errors.md)`);
+  }
+  return codes as RejectCode[];
+}
+
+function progress(total: number | null): { update(n: number): void; stop(): void } {
+  if (!process.stderr.isTTY) return { update() {}, stop() {} };
+  const bar = new SingleBar({
+    stream: process.stderr,
+    format:
+      total === null
+        ? 'replaying {value} messages | {duration_formatted}'
+        : 'replaying [{bar}] {value}/{total}',
+    hideCursor: true,
+  });
+  bar.start(total ?? 0, 0);
+  return { update: (n) => bar.update(n), stop: () => bar.stop() };
+}
+
+/** Runs the replay the flags ask for, prints what it did, returns the exit code. */
+export async function replayCommand(
+  env: Record<string, string | undefined>,
+  flags: ReplayFlags,
+): Promise<number> {
+  const modes = [flags.deadLetters, flags.rejected, flags.seek !== undefined].filter(Boolean).length;
+  if (modes !== 1)
+    throw new DuctoError('bad_parameter', 'give exactly one of --dead-letters, --rejected, --seek <time>');
+  const config = readConfig(env);
+  const logger = createLogger(config.logLevel);
+  const schemas = loadSchemas(config.schemasDir);
+  if (!schemas.has(flags.dataset))
+    throw new DuctoError(
+      'unknown_dataset',
+      `no dataset "${flags.dataset.slice(0, 64)}" in ${config.schemasDir}`,
+    );
+  const base = `${flags.system ? `${flags.system}-` : ''}${topicName(flags.dataset)}`;
+
+  if (flags.rejected) {
+    const runtime = await buildRuntime(config, { logger, schemas });
+    const bar = progress(flags.limit ?? null);
+    try {
+      const summary = await replayRejected({
+        warehouse: runtime.warehouse,
+        schemas: runtime.schemas,
+        dataset: flags.dataset,
+        maxMessageBytes: config.maxMessageBytes,
+        codes: reasons(flags.reason),
+        from: time('--from', flags.from) === null ? null : time('--from', flags.from)! * 1000,
+        to: time('--to', flags.to) === null ? null : time('--to', flags.to)! * 1000,
+        limit: flags.limit ?? null,
+        dryRun: flags.dryRun === true,
+        onProgress: (n) => bar.update(n),
+      });
+      bar.stop();
+      logger.info({ replay: { source: 'rejected', ...summary } }, 'replay finished');
+      const o = summary.outcomes;
+      process.stdout.write(
+        `${summary.dryRun ? 'dry run: would replay' : 'replayed'} ${summary.messages} rejected message(s) of ${summary.dataset}: ` +
+          `${o.stored} stored, ${o.duplicate} already stored, ${o.rejected} still rejected` +
+          `${Object.keys(summary.stillRejected).length > 0 ? ` ${JSON.stringify(summary.stillRejected)}` : ''}` +
+          `${summary.skipped > 0 ? `; ${summary.skipped} oversize left as they are (their payload was kept truncated)` : ''}\n`,
+      );
+      return 0;
+    } finally {
+      bar.stop();
+      await runtime.close();
+    }
+  }
+
+  const { PubSub } = await import('@google-cloud/pubsub');
+  const pubsub = config.local.emulatorHostSet
+    ? new PubSub(emulatorClientConfig(config.local.emulatorHost, config.project))
+    : new PubSub({ projectId: config.project });
+  try {
+    if (flags.seek !== undefined) {
+      const at = new Date(time('--seek', flags.seek)!);
+      const subscription = `${flags.system ? `${flags.system}-` : ''}${subscriptionName(flags.dataset)}`;
+      process.stderr.write(
+        `seeking ${subscription} to ${at.toISOString()}: every message published since then and already acknowledged is delivered again; ingest stores each event id once, so this adds no copies\n`,
+      );
+      await pubsub.subscription(subscription).seek(at);
+      logger.info({ replay: { source: 'seek', subscription, to: at.toISOString() } }, 'replay finished');
+      process.stdout.write(`sought ${subscription} to ${at.toISOString()}\n`);
+      return 0;
+    }
+    const subscription = `${flags.system ? `${flags.system}-` : ''}${deadLetterSubscriptionName(flags.dataset)}`;
+    const bar = progress(flags.limit ?? null);
+    const summary = await replayDeadLetters({
+      pubsub,
+      subscription,
+      topic: base,
+      limit: flags.limit ?? null,
+      dryRun: flags.dryRun === true,
+      onProgress: (n) => bar.update(n),
+    }).finally(() => bar.stop());
+    logger.info(
+      { replay: { source: 'dead-letters', subscription, topic: base, ...summary } },
+      'replay finished',
+    );
+    process.stdout.write(
+      flags.dryRun
+        ? `dry run: ${summary.read} dead letter(s) on ${subscription}, nothing moved ${JSON.stringify(summary.byAttribute)}\n`
+        : `republished ${summary.republished} dead letter(s) from ${subscription} to ${base}` +
+            `${summary.failed > 0 ? `; ${summary.failed} failed and stay on the subscription (${summary.firstError})` : ''}\n`,
+    );
+    return summary.failed > 0 ? 1 : 0;
+  } catch (e) {
+    if ((e as { code?: number }).code === NOT_FOUND)
+      throw new DuctoError(
+        'config_invalid',
+        `Pub/Sub: ${(e as Error).message} (is --system right, and the topology created?)`,
+      );
+    throw e;
+  } finally {
+    await pubsub.close();
+  }
+}
