@@ -26,6 +26,12 @@ export function createMetrics(registry = new Registry(), options: { defaults?: b
     setFreshnessProbe(probe: FreshnessProbe | null): void {
       freshnessProbe = probe;
     },
+    replayMessages: new Counter({
+      name: 'ducto_replay_messages_total',
+      help: 'Messages `ducto replay` moved, by source (dead-letters, rejected) and outcome (republished, failed; stored, duplicate, rejected).',
+      labelNames: ['dataset', 'source', 'outcome'] as const,
+      registers,
+    }),
     ingestMessages: new Counter({
       name: 'ducto_ingest_messages_total',
       help: 'Messages handled by ingest, by outcome (stored, duplicate, rejected, retried) and reject reason.',

@@ -40,6 +40,7 @@ export const PROJECTS = {
     'publish',
     'pubsub-emulator',
     'pull-bridge',
+    'replay-dead-letters',
   ],
   repo: [
     'bench-doc',

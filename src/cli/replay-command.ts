@@ -11,9 +11,15 @@ import { DuctoError, ERROR_CODES, type RejectCode } from '../core/errors.ts';
 import { replayRejected } from '../core/replay.ts';
 import { loadSchemas } from '../core/schema-files.ts';
 import { createLogger } from '../logger.ts';
+import { createMetrics } from '../metrics.ts';
 import { emulatorClientConfig } from '../pubsub/emulator.ts';
 import { replayDeadLetters } from '../pubsub/replay-dead-letters.ts';
-import { deadLetterSubscriptionName, subscriptionName, topicName } from '../pubsub/topology.ts';
+import {
+  deadLetterSubscriptionName,
+  pullSubscriptionName,
+  subscriptionName,
+  topicName,
+} from '../pubsub/topology.ts';
 import { buildRuntime } from '../runtime.ts';
 
 export interface ReplayFlags {
@@ -99,6 +105,9 @@ export async function replayCommand(
         onProgress: (n) => bar.update(n),
       });
       bar.stop();
+      if (!summary.dryRun)
+        for (const [outcome, n] of Object.entries(summary.outcomes))
+          runtime.app.metrics.replayMessages.inc({ dataset: flags.dataset, source: 'rejected', outcome }, n);
       logger.info({ replay: { source: 'rejected', ...summary } }, 'replay finished');
       const o = summary.outcomes;
       process.stdout.write(
@@ -121,7 +130,12 @@ export async function replayCommand(
   try {
     if (flags.seek !== undefined) {
       const at = new Date(time('--seek', flags.seek)!);
-      const subscription = `${flags.system ? `${flags.system}-` : ''}${subscriptionName(flags.dataset)}`;
+      // The subscription ingest reads: the push one (as in the cloud), or the local pull mode's.
+      const subscription = flags.system
+        ? `${flags.system}-${subscriptionName(flags.dataset)}`
+        : config.local.delivery === 'pull'
+          ? pullSubscriptionName(flags.dataset)
+          : subscriptionName(flags.dataset);
       process.stderr.write(
         `seeking ${subscription} to ${at.toISOString()}: every message published since then and already acknowledged is delivered again; ingest stores each event id once, so this adds no copies\n`,
       );
@@ -140,6 +154,13 @@ export async function replayCommand(
       dryRun: flags.dryRun === true,
       onProgress: (n) => bar.update(n),
     }).finally(() => bar.stop());
+    if (!flags.dryRun) {
+      // The same counter as the rejected path; this short-lived process reports it in its log line.
+      const { replayMessages } = createMetrics(undefined, { defaults: false });
+      const labels = { dataset: flags.dataset, source: 'dead-letters' };
+      replayMessages.inc({ ...labels, outcome: 'republished' }, summary.republished);
+      replayMessages.inc({ ...labels, outcome: 'failed' }, summary.failed);
+    }
     logger.info(
       { replay: { source: 'dead-letters', subscription, topic: base, ...summary } },
       'replay finished',

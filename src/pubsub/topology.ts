@@ -164,12 +164,15 @@ export async function ensureTopology(pubsub: PubSub, options: TopologyOptions): 
           },
           deadLetterPolicy: { deadLetterTopic, maxDeliveryAttempts: o.maxDeliveryAttempts },
           messageRetentionDuration: retention,
+          // As in Terraform: acknowledged messages are kept too, so `ducto replay --seek` can replay them.
+          retainAckedMessages: true,
           // The default deletes a subscription after 31 days without deliveries: a quiet dataset
           // would lose its ingest path.
           expirationPolicy: {},
         }),
         ensureSubscription(pubsub, deadLetterTopicName(dataset), deadLetterSubscriptionName(dataset), {
           messageRetentionDuration: retention,
+          retainAckedMessages: true,
           // Nobody pulls dead letters until someone looks, which must not make the subscription expire.
           expirationPolicy: {},
         }),
