@@ -38,6 +38,12 @@ const goalTargets = (lang: 'en' | 'es'): string[] =>
       : [];
   });
 
+/** The goals of the last full run that were not met. */
+const missedGoals = () =>
+  (latest.goals as Array<{ measured: number; unit: string; met: boolean }>).filter(
+    (g) => !g.met && g.unit.trim(),
+  );
+
 interface DocFigures {
   /** Figures derived from the results files, each of which the doc must quote. */
   measured: string[];
@@ -65,8 +71,11 @@ const DOCS: Record<string, DocFigures> = {
       es(r.freshness.results.pull.freshnessMs.p99, 0, 'ms'),
       es(r.freshness.results.direct.freshnessMs.p99, 0, 'ms'),
       es(r.faults.ratios.faultsVsClean, 2, '×'),
+      // Every goal the run missed, by its measured value: the answer names what was not met.
+      ...missedGoals().map((g) => es(g.measured, g.unit === '×' ? 2 : 0, g.unit.trim())),
     ],
     constants: [
+      ...goalTargets('es').map((t): [string, string] => [t, 'a goal of the benchmark (latest.json goals)']),
       ['100 ms', 'the cached-latency SLO threshold (checked against Terraform below)'],
       ['50 ×', '"50 × N charts": fifty systems, not a measurement'],
     ],
@@ -174,13 +183,18 @@ describe('figures in the docs', () => {
 });
 
 describe('docs/desafio.md reads in fifteen minutes', () => {
-  it('has at most 2,800 words outside code blocks and link targets', () => {
-    const prose = read('docs/desafio.md')
-      .replace(/```[\s\S]*?```/g, '')
-      .replace(/\]\([^)]*\)/g, ']');
-    const words = prose.split(/\s+/).filter((w) => /[\p{L}\p{N}]/u.test(w));
+  it('has at most 2,800 words outside code blocks, however they are counted', () => {
+    const prose = read('docs/desafio.md').replace(/```[\s\S]*?```/g, '');
+    // Strictest: every whitespace-separated token, table pipes and link targets included.
+    const tokens = prose.split(/\s+/).filter(Boolean);
+    // As read: words with a letter or digit, link targets left out.
+    const words = prose
+      .replace(/\]\([^)]*\)/g, ']')
+      .split(/\s+/)
+      .filter((w) => /[\p{L}\p{N}]/u.test(w));
     expect(words.length).toBeGreaterThan(1000);
-    expect(words.length).toBeLessThanOrEqual(2800);
+    expect(tokens.length).toBeLessThanOrEqual(2800);
+    expect(words.length).toBeLessThanOrEqual(2600);
   });
 
   it('is linked from the first lines of the README', () => {
