@@ -274,6 +274,23 @@ describe('infra/modules/monitoring', () => {
     expect(text(call.log_metric_types)).not.toMatch(/google_logging_metric/);
   });
 
+  it("sends pages and tickets to their own channels, by each alert's kind", async () => {
+    const policy = all().find((r) => r.type === 'google_monitoring_alert_policy')!;
+    expect(expr(policy.body.notification_channels).replace(/\s+/g, ' ')).toBe(
+      'each.value.kind == "page" ? var.page_notification_channels : var.ticket_notification_channels',
+    );
+    for (const env of ['dev', 'prod']) {
+      const root = (await loadModules(`infra/envs/${env}`)).find((m) => m.dir === `infra/envs/${env}`)!;
+      const call = root.files
+        .flatMap((f) => blocks(f.json, 'module'))
+        .find(([, b]) => text(b.source).endsWith('modules/monitoring'))![1];
+      expect([expr(call.page_notification_channels), expr(call.ticket_notification_channels)], env).toEqual([
+        'var.alert_page_channels',
+        'var.alert_ticket_channels',
+      ]);
+    }
+  });
+
   it('is created once per env root, with what each system reports', async () => {
     for (const env of ['dev', 'prod']) {
       const root = (await loadModules(`infra/envs/${env}`)).find((m) => m.dir === `infra/envs/${env}`)!;

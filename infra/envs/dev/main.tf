@@ -183,11 +183,12 @@ module "system" {
 # --- observability: log-based metrics, SLOs and alerts per system, one fleet dashboard ---------
 
 module "monitoring" {
-  source                = "../../modules/monitoring"
-  project_id            = var.project_id
-  env                   = local.env
-  labels                = var.labels
-  notification_channels = var.alert_notification_channels
+  source                       = "../../modules/monitoring"
+  project_id                   = var.project_id
+  env                          = local.env
+  labels                       = var.labels
+  page_notification_channels   = var.alert_page_channels
+  ticket_notification_channels = var.alert_ticket_channels
   # The names of what each system runs, as the system reports them.
   systems = { for name, s in module.system : name => s.monitoring }
 }

@@ -1,5 +1,11 @@
-variable "alert_notification_channels" {
-  description = "Notification channel ids every alert policy notifies (pages and tickets)."
+variable "alert_page_channels" {
+  description = "Notification channel ids of the alerts that page (burn rates at 14.4x and 6x of the paging SLOs, backlog age, writer pending)."
+  type        = list(string)
+  default     = []
+}
+
+variable "alert_ticket_channels" {
+  description = "Notification channel ids of the alerts that open a ticket (slow burns, correctness, warehouse latency, dead letters, rejections, warehouse errors, bytes billed)."
   type        = list(string)
   default     = []
 }

@@ -119,12 +119,13 @@ resource "google_monitoring_slo" "default" {
 
 # Every policy: burn rates per SLO (page at 14.4x and 6x, ticket at 3x) and direct alerts.
 resource "google_monitoring_alert_policy" "default" {
-  for_each              = module.spec.alerts
-  project               = var.project_id
-  display_name          = each.value.display_name
-  combiner              = each.value.combiner
-  severity              = each.value.severity
-  notification_channels = var.notification_channels
+  for_each     = module.spec.alerts
+  project      = var.project_id
+  display_name = each.value.display_name
+  combiner     = each.value.combiner
+  severity     = each.value.severity
+  # Pages go where someone is woken; tickets where they wait for working hours.
+  notification_channels = each.value.kind == "page" ? var.page_notification_channels : var.ticket_notification_channels
   user_labels = merge(
     local.user_labels,
     { kind = each.value.kind },

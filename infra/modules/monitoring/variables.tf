@@ -45,8 +45,8 @@ variable "log_metric_propagation" {
   default     = "600s"
 }
 
-variable "notification_channels" {
-  description = "Notification channel ids every alert policy notifies."
+variable "page_notification_channels" {
+  description = "Notification channel ids of the policies that page (user label kind = page): the on-call's pager."
   type        = list(string)
   default     = []
 }
@@ -78,4 +78,10 @@ variable "systems" {
     subscriptions  = list(string)
   }))
   default = {}
+}
+
+variable "ticket_notification_channels" {
+  description = "Notification channel ids of the policies that open a ticket (user label kind = ticket): a queue read in working hours."
+  type        = list(string)
+  default     = []
 }
