@@ -40,6 +40,7 @@ export const PROJECTS = {
     'publish',
     'pubsub-emulator',
     'pull-bridge',
+    'replay-crash',
     'replay-dead-letters',
   ],
   repo: [

@@ -102,7 +102,10 @@ export async function replayCommand(
         to: time('--to', flags.to) === null ? null : time('--to', flags.to)! * 1000,
         limit: flags.limit ?? null,
         dryRun: flags.dryRun === true,
-        onProgress: (n) => bar.update(n),
+        onProgress: (n) => {
+          bar.update(n);
+          logger.debug({ replay: { source: 'rejected', messages: n } }, 'replay progress');
+        },
       });
       bar.stop();
       if (!summary.dryRun)
