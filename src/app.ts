@@ -90,7 +90,10 @@ export function createApp(
     maxQueryLength: config.api.maxQueryLength,
     maxStatsGroups: config.api.maxStatsGroups,
     openapi: () => {
-      openapi ??= openApiDocument(schemas.values(), { version: VERSION });
+      openapi ??= openApiDocument(schemas.values(), {
+        version: VERSION,
+        ...(config.api.publicUrl !== null && { serverUrl: config.api.publicUrl }),
+      });
       return openapi;
     },
     extraRoutes: deps.extraRoutes,

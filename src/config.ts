@@ -76,6 +76,8 @@ export interface Config {
     cacheMaxBytes: number;
     maxQueryLength: number;
     maxStatsGroups: number;
+    /** Where consumers reach the API (the gateway's URL), for the OpenAPI `servers`; null: `/`, the serving host. */
+    publicUrl: string | null;
   };
 }
 
@@ -268,6 +270,27 @@ export function readConfig(env: Env, flags: ServeFlags = {}): Config {
       cacheMaxBytes: int(env, 'DUCTO_CACHE_MAX_BYTES', 64 * 1024 * 1024, 0, 4 * 1024 ** 3),
       maxQueryLength: int(env, 'DUCTO_MAX_QUERY_LENGTH', 4096, 256, 65_536),
       maxStatsGroups: int(env, 'DUCTO_MAX_STATS_GROUPS', 10_000, 1, 1_000_000),
+      publicUrl: publicUrl(env.DUCTO_PUBLIC_URL),
     },
   };
+}
+
+/** DUCTO_PUBLIC_URL: an absolute http(s) URL without query or fragment, or unset. */
+function publicUrl(raw: string | undefined): string | null {
+  if (raw === undefined || raw === '') return null;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new DuctoError(
+      'config_invalid',
+      `DUCTO_PUBLIC_URL must be an absolute URL, got "${raw.slice(0, 100)}"`,
+    );
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.search || url.hash)
+    throw new DuctoError(
+      'config_invalid',
+      `DUCTO_PUBLIC_URL must be an http(s) URL without query or fragment, got "${raw.slice(0, 100)}"`,
+    );
+  return raw.replace(/\/+$/, '');
 }

@@ -37,6 +37,7 @@ export const PROJECTS = {
     'integration',
     'load',
     'metrics',
+    'openapi-lint',
     'publish',
     'pubsub-emulator',
     'pull-bridge',

@@ -1,6 +1,7 @@
 import type { DatasetSchema, FieldSpec } from '../dataset-schema.ts';
 import { ERROR_CODES } from '../errors.ts';
 import { DEFAULT_LIMIT, MAX_LIMIT } from '../query.ts';
+import { API_KEY, CONTACT, GATEWAY_ERRORS, LICENSE, PUBLIC_ROUTES } from './api-contract.ts';
 import { fieldJsonSchema } from './json-schema.ts';
 
 const problemSchema = {
@@ -69,9 +70,19 @@ const errorResponses = {
   '406': { $ref: '#/components/responses/Problem' },
   '414': { $ref: '#/components/responses/Problem' },
   '503': { $ref: '#/components/responses/Problem' },
+  ...Object.fromEntries(
+    Object.keys(GATEWAY_ERRORS).map((status) => [
+      status,
+      { $ref: `#/components/responses/Gateway${status}` },
+    ]),
+  ),
 };
 
-/** The OpenAPI 3.1 document of the API, derived from the dataset schemas. */
+/**
+ * The OpenAPI 3.1 document of the API as a consumer reaches it, derived from the dataset schemas: the
+ * data routes behind the API key, the open health route and this document. `serverUrl` is where the API
+ * is reached; by default `/`, the host that served this document (through the gateway, the gateway).
+ */
 export function openApiDocument(
   schemas: Iterable<DatasetSchema>,
   info: { version: string; serverUrl?: string },
@@ -224,34 +235,39 @@ export function openApiDocument(
       },
     };
   }
-  const simple = (operationId: string, summary: string, type = 'application/json') => ({
+  // Open routes: no key, and no client error a GET of them can cause.
+  const open = (operationId: string, summary: string, description: string) => ({
     get: {
       operationId,
       summary,
+      description,
+      security: [],
       responses: {
-        '200': {
-          description: summary,
-          content: {
-            [type]: { schema: type === 'application/json' ? { type: 'object' } : { type: 'string' } },
-          },
-        },
+        '200': { description: summary, content: { 'application/json': { schema: { type: 'object' } } } },
         '503': { $ref: '#/components/responses/Problem' },
       },
     },
   });
-  paths['/healthz'] = simple('healthz', 'The process is alive.');
-  paths['/readyz'] = simple('readyz', 'The warehouse answers; data freshness per dataset.');
-  paths['/openapi.json'] = simple('openapi', 'This document.');
-  paths['/metrics'] = simple('metrics', 'Prometheus metrics.', 'text/plain');
+  paths['/healthz'] = open('healthz', 'The API is alive.', 'Answers while the process runs; needs no key.');
+  paths['/openapi.json'] = open(
+    'openapi',
+    'This document.',
+    'The OpenAPI 3.1 document of the API; needs no key.',
+  );
+  for (const route of PUBLIC_ROUTES)
+    if (!(route in paths)) throw new Error(`public route ${route} is not documented`);
   return {
     openapi: '3.1.0',
     info: {
       title: 'ducto API',
       version: info.version,
       description:
-        'Events ingested from Pub/Sub, served from the warehouse. Errors are application/problem+json with a stable code.',
+        'Events ingested from Pub/Sub, served from the warehouse. Errors are application/problem+json with a stable code. Operators also reach /readyz and /metrics on the service itself, not through the gateway.',
+      license: LICENSE,
+      contact: CONTACT,
     },
-    ...(info.serverUrl !== undefined && { servers: [{ url: info.serverUrl }] }),
+    servers: [{ url: info.serverUrl ?? '/', description: 'Where this API is reached.' }],
+    security: [{ [API_KEY.scheme]: [] }],
     paths,
     components: {
       schemas: { ...components, problem: problemSchema },
@@ -259,6 +275,20 @@ export function openApiDocument(
         Problem: {
           description: 'An error (RFC 9457).',
           content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/problem' } } },
+        },
+        ...Object.fromEntries(
+          Object.entries(GATEWAY_ERRORS).map(([status, description]) => [
+            `Gateway${status}`,
+            { description, content: { 'application/json': { schema: { type: 'object' } } } },
+          ]),
+        ),
+      },
+      securitySchemes: {
+        [API_KEY.scheme]: {
+          type: 'apiKey',
+          in: 'header',
+          name: API_KEY.header,
+          description: API_KEY.description,
         },
       },
     },

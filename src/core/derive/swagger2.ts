@@ -1,5 +1,6 @@
 import type { DatasetSchema } from '../dataset-schema.ts';
 import { DEFAULT_LIMIT, MAX_LIMIT } from '../query.ts';
+import { API_KEY, GATEWAY_ERRORS, PUBLIC_ROUTES } from './api-contract.ts';
 
 export interface GatewayOptions {
   title: string;
@@ -32,7 +33,15 @@ export function gatewaySpec(
 ): Record<string, unknown> {
   const paths: Record<string, unknown> = {};
   const problem = { description: 'An error (application/problem+json, with a stable code).' };
-  const errors = { '400': problem, '404': problem, '406': problem, '429': problem, '503': problem };
+  const errors = {
+    '400': problem,
+    '404': problem,
+    '406': problem,
+    '503': problem,
+    ...Object.fromEntries(
+      Object.entries(GATEWAY_ERRORS).map(([status, description]) => [status, { description }]),
+    ),
+  };
   for (const s of schemas) {
     const filters: Param[] = [
       q('from', 'string', 'Start of the time range (inclusive), ISO 8601.', { format: 'date-time' }),
@@ -105,6 +114,8 @@ export function gatewaySpec(
   });
   paths['/healthz'] = open('healthz', 'The API is alive.');
   paths['/openapi.json'] = open('openapi', 'The OpenAPI 3.1 document.');
+  for (const route of PUBLIC_ROUTES)
+    if (!(route in paths)) throw new Error(`public route ${route} is not in the gateway spec`);
   const url = new URL(options.backendUrl);
   return {
     swagger: '2.0',
@@ -121,8 +132,8 @@ export function gatewaySpec(
       path_translation: 'APPEND_PATH_TO_ADDRESS',
       deadline: options.deadlineSeconds ?? 30,
     },
-    securityDefinitions: { api_key: { type: 'apiKey', name: 'x-api-key', in: 'header' } },
-    security: [{ api_key: [] }],
+    securityDefinitions: { [API_KEY.scheme]: { type: 'apiKey', name: API_KEY.header, in: 'header' } },
+    security: [{ [API_KEY.scheme]: [] }],
     paths,
   };
 }
