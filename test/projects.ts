@@ -31,6 +31,7 @@ export const PROJECTS = {
     'container',
     'crash',
     'dashboard',
+    'docs-page',
     'faults',
     'functions',
     'ingest-http',

@@ -2,6 +2,7 @@ import type { DatasetSchema } from '../core/dataset-schema.ts';
 import type { Warehouse } from '../core/warehouse.ts';
 import type { Handler } from '../http/types.ts';
 import type { Metrics } from '../metrics.ts';
+import { docsRoutes } from './docs-page.ts';
 import { readiness } from './readiness.ts';
 import { JSON_TYPE, json, type Route } from './route.ts';
 
@@ -15,7 +16,7 @@ export interface OpsRouteOptions {
   extraRoutes?: Record<string, Handler>;
 }
 
-/** The routes for operators and tools: health, readiness, the OpenAPI document, metrics, extras. */
+/** The routes for operators and tools: health, readiness, the OpenAPI document and its reference page, metrics, extras. */
 export function opsRoutes(options: OpsRouteOptions): Array<[pattern: string, route: Route]> {
   const { schemas, warehouse, metrics } = options;
   const healthy = JSON.stringify({ status: 'ok' });
@@ -45,6 +46,7 @@ export function opsRoutes(options: OpsRouteOptions): Array<[pattern: string, rou
         body: await metrics.registry.metrics(),
       }),
     ],
+    ...docsRoutes(),
     ...Object.entries(options.extraRoutes ?? {}).map(([path, h]): [string, Route] => [path, (req) => h(req)]),
   ];
 }

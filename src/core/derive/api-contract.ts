@@ -12,8 +12,11 @@ export const API_KEY = {
     'An API key of the deployment, sent in the x-api-key header; API Gateway checks it and applies the quota of its consumer. The local stack has no gateway and asks for none.',
 } as const;
 
-/** Routes the gateway serves without a key. */
+/** API routes the gateway serves without a key. */
 export const PUBLIC_ROUTES = ['/healthz', '/openapi.json'] as const;
+
+/** The reference page and its scripts (src/api/docs-page.ts): open, and not API operations. */
+export const DOCS_ROUTES = ['/docs', '/docs/redoc.standalone.js', '/docs/init.js'] as const;
 
 /** What the gateway answers for a keyed route before the API sees the request. */
 export const GATEWAY_ERRORS = {

@@ -1,6 +1,6 @@
 import type { DatasetSchema } from '../dataset-schema.ts';
 import { DEFAULT_LIMIT, MAX_LIMIT } from '../query.ts';
-import { API_KEY, GATEWAY_ERRORS, PUBLIC_ROUTES } from './api-contract.ts';
+import { API_KEY, DOCS_ROUTES, GATEWAY_ERRORS, PUBLIC_ROUTES } from './api-contract.ts';
 
 export interface GatewayOptions {
   title: string;
@@ -114,6 +114,9 @@ export function gatewaySpec(
   });
   paths['/healthz'] = open('healthz', 'The API is alive.');
   paths['/openapi.json'] = open('openapi', 'The OpenAPI 3.1 document.');
+  // The reference page and its scripts (src/api/docs-page.ts): static, open like the document.
+  for (const [i, route] of DOCS_ROUTES.entries())
+    paths[route] = open(`docs${i === 0 ? '' : `_asset_${i}`}`, 'The API reference page.');
   for (const route of PUBLIC_ROUTES)
     if (!(route in paths)) throw new Error(`public route ${route} is not in the gateway spec`);
   const url = new URL(options.backendUrl);
