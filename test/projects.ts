@@ -28,6 +28,7 @@ export const PROJECTS = {
   integration: [
     'bench-wrk',
     'bigquery-contract',
+    'client',
     'container',
     'crash',
     'dashboard',
@@ -47,6 +48,7 @@ export const PROJECTS = {
   ],
   repo: [
     'bench-doc',
+    'client-generated',
     'deploy-bootstrap',
     'derived-forms',
     'docs-architecture',
