@@ -9,10 +9,10 @@ import {
   compileFreshness,
   compileGet,
   compileList,
-  compileRejected,
   compileStats,
 } from '../src/core/sql/compile.ts';
 import { bigqueryDialect, type Dialect, duckdbDialect } from '../src/core/sql/dialect.ts';
+import { compileRejected } from '../src/core/sql/rejected.ts';
 import type { ListQuery, StatsQuery } from '../src/core/warehouse.ts';
 import { ROOT } from '../support/root.ts';
 import { flights, seattleWeather } from './helpers/schemas.ts';

@@ -10,6 +10,7 @@ import { screenBatch } from '../../core/row-check.ts';
 import * as sql from '../../core/sql/compile.ts';
 import { bigqueryDialect } from '../../core/sql/dialect.ts';
 import { partitionPolicy } from '../../core/sql/partition-range.ts';
+import * as rejectedSql from '../../core/sql/rejected.ts';
 import type { Micros } from '../../core/time.ts';
 import type { StatsRow, StoredEvent, Warehouse, WriteBatch, WriteResult } from '../../core/warehouse.ts';
 import type { BigQueryClient, StorageWriteClient } from './clients.ts';
@@ -211,23 +212,24 @@ export function createBigQueryStore(options: BigQueryStoreOptions): Warehouse {
     },
 
     async rejected(schema, limit) {
-      return (await rows(sql.compileRejected(dialect, schema, limit), 'rejected')).map((r) =>
-        sql.readRejected(r, r.payload instanceof Uint8Array ? new Uint8Array(r.payload) : null),
+      return (await rows(rejectedSql.compileRejected(dialect, schema, limit), 'rejected')).map((r) =>
+        rejectedSql.readRejected(r, r.payload instanceof Uint8Array ? new Uint8Array(r.payload) : null),
       );
     },
 
     async replayable(schema, q) {
       const newest = now() - replayMinAge;
       const to = q.to === null ? newest : Math.min(q.to, newest);
-      return (await rows(sql.compileReplayable(dialect, schema, { ...q, to }), 'replayable')).map((r) =>
-        sql.readRejected(r, r.payload instanceof Uint8Array ? new Uint8Array(r.payload) : null),
+      return (await rows(rejectedSql.compileReplayable(dialect, schema, { ...q, to }), 'replayable')).map(
+        (r) =>
+          rejectedSql.readRejected(r, r.payload instanceof Uint8Array ? new Uint8Array(r.payload) : null),
       );
     },
 
     async markReplayed(schema, marks) {
       // One DML statement per group; a table takes a few mutating statements at a time, so one after another.
-      for (const group of sql.groupReplayMarks(marks))
-        await rows(sql.compileMarkReplayed(dialect, schema, group), 'mark-replayed');
+      for (const group of rejectedSql.groupReplayMarks(marks))
+        await rows(rejectedSql.compileMarkReplayed(dialect, schema, group), 'mark-replayed');
     },
 
     async ping() {

@@ -2,7 +2,7 @@
  * The Warehouse port on DuckDB: the write algorithm (a fast path for new ids, a slow path when a batch
  * holds ids stored already) and the reads, on pools of writer and reader connections.
  */
-import { DuckDBBlobValue, type DuckDBConnection, type DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { DatasetSchema } from '../../core/dataset-schema.ts';
 import { duckdbDdl } from '../../core/derive/duckdb-ddl.ts';
 import { DuctoError } from '../../core/errors.ts';
@@ -10,6 +10,7 @@ import type { Value } from '../../core/record.ts';
 import { screenBatch } from '../../core/row-check.ts';
 import * as sql from '../../core/sql/compile.ts';
 import { duckdbDialect as dialect } from '../../core/sql/dialect.ts';
+import * as rejectedSql from '../../core/sql/rejected.ts';
 import type {
   EventRow,
   RejectedRow,
@@ -29,7 +30,7 @@ import {
 } from './insert.ts';
 import { opened } from './open.ts';
 import { createPool } from './pool.ts';
-import { bind, toObjects, toValue } from './values.ts';
+import { bind, rejectedRowOf, toObjects } from './values.ts';
 
 export interface DuckDBStoreOptions {
   /** Connections serving reads, apart from the writers (default 4). */
@@ -236,19 +237,11 @@ export function createDuckDBStore(instance: DuckDBInstance, options: DuckDBStore
     return run;
   }
 
-  /** Rows of `<dataset>_rejected`; the payload is a BLOB, which the generic value mapping does not take. */
+  /** Rows of `<dataset>_rejected`. */
   function readRejectedRows(doing: string, q: sql.CompiledQuery): Promise<RejectedRow[]> {
-    return read(doing, async (conn) => {
-      const reader = await conn.runAndReadAll(q.sql, ...bind(q.params));
-      return reader.getRows().map((row) => {
-        const r: Record<string, unknown> = {};
-        sql.REJECTED_SELECT.forEach((name, i) => {
-          r[name] = name === 'payload' ? null : toValue(row[i]!);
-        });
-        const payload = row[sql.REJECTED_SELECT.indexOf('payload')];
-        return sql.readRejected(r, payload instanceof DuckDBBlobValue ? payload.bytes : null);
-      });
-    });
+    return read(doing, async (conn) =>
+      (await conn.runAndReadAll(q.sql, ...bind(q.params))).getRows().map(rejectedRowOf),
+    );
   }
 
   return {
@@ -316,18 +309,18 @@ export function createDuckDBStore(instance: DuckDBInstance, options: DuckDBStore
     },
 
     rejected(schema, limit) {
-      return readRejectedRows('rejected', sql.compileRejected(dialect, schema, limit));
+      return readRejectedRows('rejected', rejectedSql.compileRejected(dialect, schema, limit));
     },
 
     replayable(schema, q) {
-      return readRejectedRows('replayable', sql.compileReplayable(dialect, schema, q));
+      return readRejectedRows('replayable', rejectedSql.compileReplayable(dialect, schema, q));
     },
 
     async markReplayed(schema, marks) {
       if (marks.length === 0) return;
       await writeWith('mark replayed', async (conn) => {
-        for (const group of sql.groupReplayMarks(marks)) {
-          const q = sql.compileMarkReplayed(dialect, schema, group);
+        for (const group of rejectedSql.groupReplayMarks(marks)) {
+          const q = rejectedSql.compileMarkReplayed(dialect, schema, group);
           await conn.run(q.sql, ...bind(q.params));
         }
       });

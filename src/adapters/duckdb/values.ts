@@ -3,6 +3,7 @@ import {
   BIGINT,
   BOOLEAN,
   DOUBLE,
+  DuckDBBlobValue,
   DuckDBTimestampValue,
   type DuckDBType,
   type DuckDBValue,
@@ -11,6 +12,8 @@ import {
 } from '@duckdb/node-api';
 import type { Value } from '../../core/record.ts';
 import type { ParamType, QueryParam } from '../../core/sql/compile.ts';
+import { REJECTED_SELECT, readRejected } from '../../core/sql/rejected.ts';
+import type { RejectedRow } from '../../core/warehouse.ts';
 
 const PARAM_TYPES: Record<ParamType, DuckDBType> = {
   STRING: VARCHAR,
@@ -59,3 +62,13 @@ export function toObjects(names: string[], rows: DuckDBValue[][]): Record<string
  * times more per batch. Every value is exact: integers and timestamps (µs) are safe integers, doubles
  * are written in their shortest round-trip form, -0 included, and blobs go as base64.
  */
+
+/** A row of the rejected-table queries; the payload is a BLOB, which the generic mapping does not take. */
+export function rejectedRowOf(row: DuckDBValue[]): RejectedRow {
+  const r: Record<string, unknown> = {};
+  REJECTED_SELECT.forEach((name, i) => {
+    r[name] = name === 'payload' ? null : toValue(row[i]!);
+  });
+  const payload = row[REJECTED_SELECT.indexOf('payload')];
+  return readRejected(r, payload instanceof DuckDBBlobValue ? payload.bytes : null);
+}
