@@ -1,28 +1,13 @@
 import { existsSync, mkdtempSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { flightsSample } from './helpers/api-harness.ts';
 import { push } from './helpers/push-client.ts';
 import { stackFactory } from './helpers/stacks.ts';
+import { browserSkipReason, launchChromium } from './support/browser.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-
-function playwrightInstalled(): boolean {
-  try {
-    createRequire(import.meta.url).resolve('playwright-core');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const skipReason = !existsSync(CHROMIUM)
-  ? `${CHROMIUM} not found (install Debian's chromium package)`
-  : !playwrightInstalled()
-    ? 'playwright-core is not installed'
-    : null;
+const skipReason = browserSkipReason;
 if (skipReason) console.warn(`dashboard browser test skipped: ${skipReason}`);
 
 const stacks = stackFactory('dashboard');
@@ -30,7 +15,6 @@ afterAll(() => stacks.stopAll());
 
 describe.skipIf(skipReason !== null)('live dashboard in headless chromium', () => {
   it('renders the charts and the ingest numbers move while data is published', async () => {
-    const { chromium } = await import('playwright-core');
     const s = await stacks.start('dash', { DUCTO_CACHE_TTL_MS: '0' });
 
     const res = await fetch(`${s.apiUrl}/dashboard`);
@@ -41,19 +25,7 @@ describe.skipIf(skipReason !== null)('live dashboard in headless chromium', () =
     expect(csp).toContain("connect-src 'self'");
     expect(csp).not.toMatch(/https?:/);
 
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
       const external: string[] = [];

@@ -3,27 +3,11 @@
  * Chromium. Self-contained (no request leaves the API's origin), under a strict CSP (no inline script,
  * no other origin), and it shows every route with a filter parameter of each dataset.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stackFactory } from './helpers/stacks.ts';
+import { browserSkipReason, launchChromium } from './support/browser.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-
-function playwrightInstalled(): boolean {
-  try {
-    createRequire(import.meta.url).resolve('playwright-core');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const skipReason = !existsSync(CHROMIUM)
-  ? `${CHROMIUM} not found (install Debian's chromium package)`
-  : !playwrightInstalled()
-    ? 'playwright-core is not installed'
-    : null;
+const skipReason = browserSkipReason;
 if (skipReason) console.warn(`API reference browser test skipped: ${skipReason}`);
 
 const stacks = stackFactory('docs');
@@ -49,23 +33,11 @@ describe('the API reference page', () => {
   it.skipIf(skipReason !== null)(
     'renders every route and a filter parameter of each dataset in Chromium',
     async () => {
-      const { chromium } = await import('playwright-core');
       const s = await stacks.start('docs-browser');
       const doc = (await (await fetch(`${s.apiUrl}/openapi.json`)).json()) as {
         paths: Record<string, unknown>;
       };
-      const browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-      });
+      const browser = await launchChromium();
       try {
         const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
         const external: string[] = [];

@@ -1,13 +1,13 @@
-import { type Message, PubSub } from '@google-cloud/pubsub';
+import type { Message, PubSub } from '@google-cloud/pubsub';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../src/cli/serve.ts';
 import { readConfig } from '../src/config.ts';
 import { decodeDelivery } from '../src/core/delivery.ts';
 import { DuctoError } from '../src/core/errors.ts';
-import { emulatorClientConfig, findEmulatorLauncher } from '../src/pubsub/emulator.ts';
+import { findEmulatorLauncher } from '../src/pubsub/emulator.ts';
 import { deliveryOf } from '../src/pubsub/pull-bridge.ts';
 import { pullSubscriptionName, subscriptionName, topicName } from '../src/pubsub/topology.ts';
-import { freePort } from '../support/proc.ts';
+import { apiEventIds, pullStack } from './helpers/emulator-stack.ts';
 import { stackFactory } from './helpers/stacks.ts';
 
 // The local pull delivery mode (src/pubsub/pull-bridge.ts) through the real emulator: the same
@@ -69,33 +69,19 @@ describe.skipIf(!launcher)('pull delivery through the Pub/Sub emulator', () => {
   const flights = () => stack.app.schemas.get('flights')!;
 
   beforeAll(async () => {
-    stack = await factory.start(
+    // Writes holding a "flaky-" row fail while `failures` is above zero, one failure each.
+    ({ stack, pubsub } = await pullStack(
+      factory,
       'pull',
-      {
-        DUCTO_PUBSUB: 'emulator',
-        DUCTO_DELIVERY: 'pull',
-        DUCTO_PULL_MAX_MESSAGES: '200',
-        PUBSUB_EMULATOR_HOST: `127.0.0.1:${await freePort()}`,
-        // The writer's own retries off: a failed write must reach Pub/Sub as a nack here.
-        DUCTO_WRITE_RETRY_ATTEMPTS: '1',
+      (batch) => {
+        if (failures > 0 && batch.rows.some((r) => r.eventId.startsWith('flaky-'))) {
+          failures--;
+          return true;
+        }
+        return false;
       },
-      {
-        // Redelivery after a nack within seconds, not the cloud's 10 s.
-        minBackoffSeconds: 1,
-        wrapWarehouse: (w) => ({
-          ...w,
-          kind: w.kind,
-          write: async (batch) => {
-            if (failures > 0 && batch.rows.some((r) => r.eventId.startsWith('flaky-'))) {
-              failures--;
-              throw new DuctoError('warehouse_unavailable', 'injected failure');
-            }
-            return w.write(batch);
-          },
-        }),
-      },
-    );
-    pubsub = new PubSub(emulatorClientConfig(stack.emulatorHost!, stack.config.project));
+      { DUCTO_PULL_MAX_MESSAGES: '200' },
+    ));
   }, 60_000);
 
   afterAll(async () => {
@@ -103,17 +89,7 @@ describe.skipIf(!launcher)('pull delivery through the Pub/Sub emulator', () => {
     await factory.stopAll();
   }, 30_000);
 
-  /** Event ids the API returns (NDJSON, every row), with repetitions. */
-  const apiIds = async (): Promise<string[]> => {
-    const res = await fetch(`${stack.apiUrl}/v1/flights?fields=event_id`, {
-      headers: { accept: 'application/x-ndjson' },
-    });
-    expect(res.status).toBe(200);
-    return (await res.text())
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => (JSON.parse(l) as { event_id: string }).event_id);
-  };
+  const apiIds = () => apiEventIds(stack.apiUrl);
 
   const waitForIds = async (ids: string[], timeoutMs: number): Promise<string[]> => {
     const wanted = new Set(ids);

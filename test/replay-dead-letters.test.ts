@@ -6,14 +6,13 @@
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { PubSub } from '@google-cloud/pubsub';
+import type { PubSub } from '@google-cloud/pubsub';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '../src/cli/serve.ts';
-import { DuctoError } from '../src/core/errors.ts';
-import { emulatorClientConfig, findEmulatorLauncher } from '../src/pubsub/emulator.ts';
+import { findEmulatorLauncher } from '../src/pubsub/emulator.ts';
 import { replayDeadLetters } from '../src/pubsub/replay-dead-letters.ts';
-import { freePort } from '../support/proc.ts';
 import { ROOT } from '../support/root.ts';
+import { apiEventIds, pullStack } from './helpers/emulator-stack.ts';
 import { stackFactory } from './helpers/stacks.ts';
 
 function ducto(
@@ -70,29 +69,7 @@ describe.skipIf(!launcher)('ducto replay through the Pub/Sub emulator', () => {
   });
 
   beforeAll(async () => {
-    stack = await factory.start(
-      'replay',
-      {
-        DUCTO_PUBSUB: 'emulator',
-        DUCTO_DELIVERY: 'pull',
-        PUBSUB_EMULATOR_HOST: `127.0.0.1:${await freePort()}`,
-        // One attempt per delivery: a failing write goes back to Pub/Sub at once.
-        DUCTO_WRITE_RETRY_ATTEMPTS: '1',
-      },
-      {
-        minBackoffSeconds: 1,
-        wrapWarehouse: (w) => ({
-          ...w,
-          kind: w.kind,
-          write: async (batch) => {
-            if (failing && batch.rows.length > 0)
-              throw new DuctoError('warehouse_unavailable', 'injected failure');
-            return w.write(batch);
-          },
-        }),
-      },
-    );
-    pubsub = new PubSub(emulatorClientConfig(stack.emulatorHost!, stack.config.project));
+    ({ stack, pubsub } = await pullStack(factory, 'replay', (batch) => failing && batch.rows.length > 0));
   }, 60_000);
 
   afterAll(async () => {
@@ -100,18 +77,7 @@ describe.skipIf(!launcher)('ducto replay through the Pub/Sub emulator', () => {
     await factory.stopAll();
   }, 30_000);
 
-  const stored = async (): Promise<string[]> => {
-    const res = await fetch(`${stack.apiUrl}/v1/flights?fields=event_id`, {
-      headers: { accept: 'application/x-ndjson' },
-    });
-    const text = await res.text();
-    return text
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => (JSON.parse(l) as { event_id: string }).event_id)
-      .filter((id) => id.startsWith('dl-'))
-      .sort();
-  };
+  const stored = async () => (await apiEventIds(stack.apiUrl)).filter((id) => id.startsWith('dl-')).sort();
 
   const deadLetters = async () =>
     (
