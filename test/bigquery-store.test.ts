@@ -359,7 +359,8 @@ describe('BigQuery store: reading results', () => {
     const at = NOW;
     await store.markReplayed(schema, [
       { messageId: 'a', receivedAt: T0, outcome: 'stored', at, code: 'not_json', detail: 'x' },
-      { messageId: 'b', receivedAt: T0 + DAY, outcome: 'stored', at, code: 'not_json', detail: 'x' },
+      // Another reason, the same outcome: stored rows keep their reasons, so one statement.
+      { messageId: 'b', receivedAt: T0 + DAY, outcome: 'stored', at, code: 'missing_field', detail: 'z' },
       { messageId: 'c', receivedAt: T0, outcome: 'rejected', at, code: 'wrong_type', detail: 'y' },
     ]);
     expect(bq.sent.map((j) => j.job.query.split('\n')[0])).toEqual([
@@ -367,9 +368,13 @@ describe('BigQuery store: reading results', () => {
       expect.stringMatching(/^UPDATE `[^`]+\.flights_rejected`$/),
     ]);
     const first = bq.sent[0]!.job;
-    expect(first.query).toContain('`message_id` IN (@p4, @p5)');
-    expect(Object.values(first.params ?? {})).toEqual(
-      expect.arrayContaining(['stored', 'not_json', 'x', 'a', 'b']),
+    expect(first.query).toContain('`message_id` IN (@p2, @p3)');
+    expect(first.query).not.toContain('`code` =');
+    expect(Object.values(first.params ?? {})).toEqual(expect.arrayContaining(['stored', 'a', 'b']));
+    const second = bq.sent[1]!.job;
+    expect(second.query).toContain('`code` = ');
+    expect(Object.values(second.params ?? {})).toEqual(
+      expect.arrayContaining(['rejected', 'wrong_type', 'y', 'c']),
     );
     expect(partitionFilter(first)).toMatchObject({
       column: 'received_at',
@@ -431,16 +436,51 @@ describe('BigQuery store: ensure', () => {
     const { store, bq } = setup();
     const schema = flights();
     bq.existing.add('flights');
+    bq.fieldsOf.set('flights', bigqueryTables(schema).events.schema);
     await store.ensure([schema]);
     const { rejected } = bigqueryTables(schema);
     expect(bq.created).toEqual([
       { dataset: 'ducto', id: 'flights_rejected', resource: bigqueryTableResource(rejected) },
     ]);
+    expect(bq.updated).toEqual([]);
     expect(bigqueryTableResource(bigqueryTables(schema).events)).toMatchObject({
       timePartitioning: { type: 'DAY', field: 'date' },
       requirePartitionFilter: true,
       clustering: { fields: ['origin', 'destination'] },
     });
+  });
+
+  it('adds the nullable columns a later release added to a table made before it, and nothing else', async () => {
+    const { store, bq } = setup();
+    const schema = flights();
+    const { events, rejected } = bigqueryTables(schema);
+    const before = rejected.schema.filter((f) => f.name !== 'replayed_at' && f.name !== 'replay_outcome');
+    bq.existing.add('flights');
+    bq.existing.add('flights_rejected');
+    bq.fieldsOf.set('flights', events.schema);
+    bq.fieldsOf.set('flights_rejected', before);
+    await store.ensure([schema]);
+    expect(bq.created).toEqual([]);
+    expect(bq.updated.map((u) => u.id)).toEqual(['flights_rejected']);
+    const fields = (bq.updated[0]!.metadata.schema as { fields: Array<{ name: string; mode: string }> })
+      .fields;
+    expect(fields.map((f) => f.name)).toEqual([
+      ...before.map((f) => f.name),
+      'replayed_at',
+      'replay_outcome',
+    ]);
+    expect(fields.slice(before.length).every((f) => f.mode === 'NULLABLE')).toBe(true);
+    // A REQUIRED column cannot be added to rows that exist: it is never added.
+    const again = setup();
+    again.bq.existing.add('flights');
+    again.bq.existing.add('flights_rejected');
+    again.bq.fieldsOf.set(
+      'flights',
+      events.schema.filter((f) => f.name !== 'delay'),
+    );
+    again.bq.fieldsOf.set('flights_rejected', rejected.schema);
+    await again.store.ensure([schema]);
+    expect(again.bq.updated).toEqual([]);
   });
 
   it('tolerates a table created meanwhile by another instance, and reports other failures', async () => {

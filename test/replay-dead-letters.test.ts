@@ -41,6 +41,21 @@ describe('ducto replay: bad arguments', () => {
     expect(r.stderr).toMatch(/no dataset "nope"/);
   }, 60_000);
 
+  it('refuses a flag its mode does not take, and a limit that is not a whole number', async () => {
+    const seek = await ducto(
+      ['replay', '--dataset', 'flights', '--seek', '2026-01-01T00:00:00Z', '--dry-run'],
+      {},
+    );
+    expect(seek.code).not.toBe(0);
+    expect(seek.stderr).toMatch(/--dry-run does not apply here/);
+    const limit = await ducto(['replay', '--dataset', 'flights', '--rejected', '--limit', '2.5'], {});
+    expect(limit.code).not.toBe(0);
+    expect(limit.stderr).toMatch(/--limit is a whole number/);
+    const future = await ducto(['replay', '--dataset', 'flights', '--seek', '2200-01-01T00:00:00Z'], {});
+    expect(future.code).not.toBe(0);
+    expect(future.stderr).toMatch(/--seek takes a past time/);
+  }, 60_000);
+
   it('needs exactly one of --dead-letters, --rejected, --seek', async () => {
     const r = await ducto(['replay', '--dataset', 'flights', '--dead-letters', '--rejected'], {});
     expect(r.code).not.toBe(0);
@@ -137,6 +152,15 @@ describe.skipIf(!launcher)('ducto replay through the Pub/Sub emulator', () => {
     expect(await stored()).toEqual(ids);
     expect(await deadLetters()).toBe(0);
   }, 180_000);
+
+  it('a missing dead-letter subscription is a clear error and a non-zero exit', async () => {
+    const run = await ducto(
+      ['replay', '--dataset', 'flights', '--dead-letters', '--system', 'nosuch'],
+      env(),
+    );
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/subscription nosuch-flights-dead-letter-sub does not exist/);
+  }, 60_000);
 
   it('--seek redelivers what was acknowledged since then, and stores nothing twice', async () => {
     const before = await stored();

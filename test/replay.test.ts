@@ -10,12 +10,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readConfig } from '../src/config.ts';
+import { classify } from '../src/core/classify.ts';
 import { type DatasetSchema, parseDatasetSchema } from '../src/core/dataset-schema.ts';
 import { decodeDelivery, encodePushEnvelope } from '../src/core/delivery.ts';
 import { DuctoError } from '../src/core/errors.ts';
+import type { RecordResult } from '../src/core/record.ts';
 import { replayRejected } from '../src/core/replay.ts';
 import type { Warehouse } from '../src/core/warehouse.ts';
 import { createLogger } from '../src/logger.ts';
+import { ORIGINAL_MESSAGE_ID } from '../src/pubsub/replay-dead-letters.ts';
 import { buildRuntime } from '../src/runtime.ts';
 import { ROOT } from '../support/root.ts';
 
@@ -35,6 +38,25 @@ const record = (delay: number, origin = 'LAX') =>
 
 const delivery = (data: string, messageId: string, attributes: Record<string, string>) =>
   decodeDelivery(JSON.parse(encodePushEnvelope(data, messageId, attributes)));
+
+describe('the event id of a replayed message', () => {
+  const decode = (data: Uint8Array): RecordResult => ({
+    ok: true,
+    fields: { n: data.length },
+    time: 0,
+    key: null,
+  });
+  it('is the event_id attribute, else the message id it first had, else its own message id', () => {
+    const data = new Uint8Array([1]);
+    const of = (attributes: Record<string, string>) => {
+      const c = classify({ data, attributes, messageId: 'm-new' }, decode, 'flights');
+      return c.ok ? c.eventId : c.code;
+    };
+    expect(of({ event_id: 'e-1', [ORIGINAL_MESSAGE_ID]: 'm-old' })).toBe('e-1');
+    expect(of({ [ORIGINAL_MESSAGE_ID]: 'm-old' })).toBe('m-old');
+    expect(of({})).toBe('m-new');
+  });
+});
 
 describe('replay of rejected events (DuckDB)', () => {
   let dir = '';
@@ -126,6 +148,43 @@ describe('replay of rejected events (DuckDB)', () => {
     const second = await replay(rt.warehouse, rt.schemas);
     expect(second.outcomes).toEqual({ stored: 0, duplicate: 0, rejected: 2 });
     expect(await rt.warehouse.count(schema)).toBe(12);
+    await rt.close();
+  });
+
+  it('marks every copy of a message rejected on two deliveries, even on different pages, and replays it once', async () => {
+    const db = join(dir, 'copies.duckdb');
+    const rt = await buildRuntime(readConfig({ DUCTO_DB: db, LOG_LEVEL: 'silent' }), {
+      logger: quiet,
+      schemas: new Map([['flights', flightsWithMaxDelay(10_080)]]),
+    });
+    const schema = rt.schemas.get('flights')!;
+    const kept = (messageId: string, receivedAt: number) => ({
+      messageId,
+      eventId: `ev-${messageId}`,
+      code: 'out_of_range' as const,
+      detail: 'delay: too late',
+      payload: new TextEncoder().encode(record(600)),
+      attributes: { dataset: 'flights', event_id: `ev-${messageId}` },
+      publishTime: null,
+      receivedAt,
+    });
+    // m-a was delivered twice, far apart: its copies fall on different pages of two rows.
+    await rt.warehouse.write({
+      dataset: 'flights',
+      rows: [],
+      rejected: [kept('m-a', 1_000), kept('m-b', 2_000), kept('m-c', 3_000), kept('m-a', 4_000)],
+    });
+    const first = await replay(rt.warehouse, rt.schemas, { pageSize: 2 });
+    expect(first).toMatchObject({ messages: 3, outcomes: { stored: 3, duplicate: 0, rejected: 0 } });
+    const rows = await rt.warehouse.rejected(schema, 10);
+    expect(rows.map((r) => [r.messageId, r.replayOutcome])).toEqual([
+      ['m-a', 'stored'],
+      ['m-c', 'stored'],
+      ['m-b', 'stored'],
+      ['m-a', 'stored'],
+    ]);
+    expect((await replay(rt.warehouse, rt.schemas, { pageSize: 2 })).messages).toBe(0);
+    expect(await rt.warehouse.count(schema)).toBe(3);
     await rt.close();
   });
 

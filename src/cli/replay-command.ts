@@ -9,7 +9,8 @@ import { SingleBar } from 'cli-progress';
 import { readConfig } from '../config.ts';
 import { DuctoError, ERROR_CODES, type RejectCode } from '../core/errors.ts';
 import { replayRejected } from '../core/replay.ts';
-import { loadSchemas } from '../core/schema-files.ts';
+import { loadSchemas, selectSchemas } from '../core/schema-files.ts';
+import { createTimeParser } from '../core/time.ts';
 import { createLogger } from '../logger.ts';
 import { createMetrics } from '../metrics.ts';
 import { emulatorClientConfig } from '../pubsub/emulator.ts';
@@ -38,12 +39,22 @@ export interface ReplayFlags {
 
 const NOT_FOUND = 5;
 
+const parseTime = createTimeParser([]);
+
+/** An ISO 8601 time as epoch µs (without a zone, UTC: as the API reads from/to). */
 function time(flag: string, value: string | undefined): number | null {
   if (value === undefined) return null;
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms)) throw new DuctoError('bad_parameter', `${flag} "${value}" is not an ISO 8601 time`);
-  return ms;
+  const t = parseTime(value);
+  if (!t.ok) throw new DuctoError('bad_parameter', `${flag} "${value.slice(0, 64)}" is not an ISO 8601 time`);
+  return t.micros;
 }
+
+/** The flags each mode takes; any other is an error rather than silently ignored. */
+const MODE_FLAGS: Record<'deadLetters' | 'rejected' | 'seek', ReadonlyArray<keyof ReplayFlags>> = {
+  deadLetters: ['limit', 'dryRun', 'system'],
+  rejected: ['limit', 'dryRun', 'reason', 'from', 'to'],
+  seek: ['system'],
+};
 
 function reasons(value: string | undefined): RejectCode[] | null {
   if (value === undefined) return null;
@@ -78,14 +89,29 @@ export async function replayCommand(
   const modes = [flags.deadLetters, flags.rejected, flags.seek !== undefined].filter(Boolean).length;
   if (modes !== 1)
     throw new DuctoError('bad_parameter', 'give exactly one of --dead-letters, --rejected, --seek <time>');
+  const mode = flags.deadLetters ? 'deadLetters' : flags.rejected ? 'rejected' : 'seek';
+  const extra = (['limit', 'dryRun', 'system', 'reason', 'from', 'to'] as const).filter(
+    (f) => flags[f] !== undefined && !MODE_FLAGS[mode].includes(f),
+  );
+  if (extra.length > 0)
+    throw new DuctoError(
+      'bad_parameter',
+      `--${extra.map((f) => f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)).join(', --')} does not apply here`,
+    );
+  if (flags.limit !== undefined && !(Number.isInteger(flags.limit) && flags.limit >= 1))
+    throw new DuctoError('bad_parameter', '--limit is a whole number of messages, at least 1');
   const config = readConfig(env);
   const logger = createLogger(config.logLevel);
-  const schemas = loadSchemas(config.schemasDir);
+  const schemas = selectSchemas(loadSchemas(config.schemasDir), config.datasets);
   if (!schemas.has(flags.dataset))
     throw new DuctoError(
       'unknown_dataset',
-      `no dataset "${flags.dataset.slice(0, 64)}" in ${config.schemasDir}`,
+      `no dataset "${flags.dataset.slice(0, 64)}" in ${config.schemasDir}${config.datasets ? ` among DUCTO_DATASETS` : ''}`,
     );
+  const from = time('--from', flags.from);
+  const to = time('--to', flags.to);
+  if (from !== null && to !== null && from >= to)
+    throw new DuctoError('bad_parameter', '--from must be before --to');
   const base = `${flags.system ? `${flags.system}-` : ''}${topicName(flags.dataset)}`;
 
   if (flags.rejected) {
@@ -98,8 +124,8 @@ export async function replayCommand(
         dataset: flags.dataset,
         maxMessageBytes: config.maxMessageBytes,
         codes: reasons(flags.reason),
-        from: time('--from', flags.from) === null ? null : time('--from', flags.from)! * 1000,
-        to: time('--to', flags.to) === null ? null : time('--to', flags.to)! * 1000,
+        from,
+        to,
         limit: flags.limit ?? null,
         dryRun: flags.dryRun === true,
         onProgress: (n) => {
@@ -127,12 +153,18 @@ export async function replayCommand(
   }
 
   const { PubSub } = await import('@google-cloud/pubsub');
+  // The emulator, or Google Cloud: the project of GOOGLE_CLOUD_PROJECT, else the credentials' own.
   const pubsub = config.local.emulatorHostSet
     ? new PubSub(emulatorClientConfig(config.local.emulatorHost, config.project))
-    : new PubSub({ projectId: config.project });
+    : new PubSub(env.GOOGLE_CLOUD_PROJECT ? { projectId: env.GOOGLE_CLOUD_PROJECT } : {});
   try {
     if (flags.seek !== undefined) {
-      const at = new Date(time('--seek', flags.seek)!);
+      const at = new Date(time('--seek', flags.seek)! / 1000);
+      if (at.getTime() > Date.now())
+        throw new DuctoError(
+          'bad_parameter',
+          '--seek takes a past time: a future one would acknowledge every message waiting now',
+        );
       // The subscription ingest reads: the push one (as in the cloud), or the local pull mode's.
       const subscription = flags.system
         ? `${flags.system}-${subscriptionName(flags.dataset)}`
@@ -140,7 +172,7 @@ export async function replayCommand(
           ? pullSubscriptionName(flags.dataset)
           : subscriptionName(flags.dataset);
       process.stderr.write(
-        `seeking ${subscription} to ${at.toISOString()}: every message published since then and already acknowledged is delivered again; ingest stores each event id once, so this adds no copies\n`,
+        `seeking ${subscription} to ${at.toISOString()}: every message published since then and already acknowledged is delivered again; ingest stores each event id once, so this adds no copies. Messages published before then and still waiting are acknowledged by the seek: do not seek past an outage that is still being retried.\n`,
       );
       await pubsub.subscription(subscription).seek(at);
       logger.info({ replay: { source: 'seek', subscription, to: at.toISOString() } }, 'replay finished');
@@ -148,6 +180,17 @@ export async function replayCommand(
       return 0;
     }
     const subscription = `${flags.system ? `${flags.system}-` : ''}${deadLetterSubscriptionName(flags.dataset)}`;
+    const [[hasTopic], [hasSubscription]] = await Promise.all([
+      pubsub.topic(base).exists(),
+      pubsub.subscription(subscription).exists(),
+    ]);
+    if (!hasTopic || !hasSubscription) {
+      await pubsub.getClientConfig();
+      throw new DuctoError(
+        'config_invalid',
+        `Pub/Sub ${!hasSubscription ? `subscription ${subscription}` : `topic ${base}`} does not exist in project ${pubsub.projectId} (is --system right, and the topology created?)`,
+      );
+    }
     const bar = progress(flags.limit ?? null);
     const summary = await replayDeadLetters({
       pubsub,

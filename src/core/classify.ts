@@ -22,7 +22,7 @@ export interface ClassifyInput {
 /**
  * `decode` is the decoder of the dataset the message names, undefined when it names none that exists
  * (`named` says which, for the reason). The event id: the `event_id` attribute, else the schema's key,
- * else the Pub/Sub message id.
+ * else the Pub/Sub message id (the original one, for a replayed dead letter).
  */
 export function classify(
   message: ClassifyInput,
@@ -42,5 +42,8 @@ export function classify(
     return { ok: false, code: 'bad_event_id', detail: `event_id must have 1 to ${MAX_EVENT_ID} characters` };
   const result = decode(message.data);
   if (!result.ok) return { ok: false, code: result.code, detail: result.detail };
-  return { ok: true, eventId: attrId ?? result.key ?? message.messageId, fields: result.fields };
+  // A dead letter republished without an event_id carries the message id it first had
+  // (pubsub/replay-dead-letters.ts): the event keeps one id however often it is replayed.
+  const messageKey = message.attributes.ducto_original_message_id ?? message.messageId;
+  return { ok: true, eventId: attrId ?? result.key ?? messageKey, fields: result.fields };
 }

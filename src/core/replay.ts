@@ -47,8 +47,12 @@ export interface RejectedReplaySummary {
   skipped: number;
 }
 
-/** Codes whose kept payload is not the message: replaying them cannot succeed. */
-const NOT_REPLAYABLE: ReadonlySet<RejectCode> = new Set(['oversize']);
+/**
+ * Codes whose kept payload is not the message, so a replay cannot pass them: `oversize` keeps a
+ * truncated payload, and `warehouse_rejected` the fields the warehouse refused (fix the warehouse side,
+ * then the producer's message, not this row).
+ */
+const NOT_REPLAYABLE: ReadonlySet<RejectCode> = new Set(['oversize', 'warehouse_rejected']);
 
 export async function replayRejected(o: RejectedReplayOptions): Promise<RejectedReplaySummary> {
   const schema = o.schemas.get(o.dataset);
@@ -74,7 +78,9 @@ export async function replayRejected(o: RejectedReplayOptions): Promise<Rejected
     stillRejected: {},
     skipped: 0,
   };
-  const done = new Set<string>();
+  // Every message handled in this run and its mark: a copy of it (a second delivery, rejected again)
+  // on a later page is marked with it rather than replayed twice.
+  const done = new Map<string, ReplayMark | null>();
   let after: { receivedAt: Micros; messageId: string } | null = null;
 
   for (;;) {
@@ -101,7 +107,7 @@ export async function replayRejected(o: RejectedReplayOptions): Promise<Rejected
     for (const row of page) {
       if (done.has(row.messageId)) continue;
       if (NOT_REPLAYABLE.has(row.code)) {
-        done.add(row.messageId);
+        done.set(row.messageId, null);
         summary.skipped++;
         continue;
       }
@@ -109,15 +115,16 @@ export async function replayRejected(o: RejectedReplayOptions): Promise<Rejected
         full = true;
         break;
       }
-      done.add(row.messageId);
+      done.set(row.messageId, null);
       // A message kept as unknown_dataset may name a dataset that exists now.
       const named = row.code === 'unknown_dataset' ? (row.attributes.dataset ?? null) : o.dataset;
       const data = row.payload ?? (row.code === 'bad_base64' ? undefined : new Uint8Array());
-      const c = classify(
-        { data, attributes: row.attributes, messageId: row.messageId },
-        decoderOf(named),
-        named,
-      );
+      // The id ingest read from the attribute is kept on the row too.
+      const attributes =
+        row.eventId !== null && row.attributes.event_id === undefined
+          ? { ...row.attributes, event_id: row.eventId }
+          : row.attributes;
+      const c = classify({ data, attributes, messageId: row.messageId }, decoderOf(named), named);
       plans.push(
         c.ok
           ? {
@@ -144,7 +151,15 @@ export async function replayRejected(o: RejectedReplayOptions): Promise<Rejected
       if (result === 'rejected') summary.stillRejected[code] = (summary.stillRejected[code] ?? 0) + 1;
       return { messageId: p.row.messageId, receivedAt: p.row.receivedAt, outcome: result, at, code, detail };
     });
-    if (!o.dryRun) await markAll(o.warehouse, schema, marks, page);
+    for (const m of marks) done.set(m.messageId, m);
+    if (!o.dryRun) {
+      // Every row of the page whose message has a mark: the ones replayed now, and copies of earlier ones.
+      const all = page.flatMap((r) => {
+        const m = done.get(r.messageId);
+        return m ? [{ ...m, receivedAt: r.receivedAt }] : [];
+      });
+      await o.warehouse.markReplayed(schema, all);
+    }
     summary.messages += plans.length;
     o.onProgress?.(summary.messages);
     if (full || page.length < pageSize) break;
@@ -185,19 +200,4 @@ async function write(
     }
   }
   return out;
-}
-
-/** Marks every copy of each message: the marks name one received time, the copies may have others. */
-async function markAll(
-  warehouse: Warehouse,
-  schema: DatasetSchema,
-  marks: ReplayMark[],
-  page: RejectedRow[],
-) {
-  const byMessage = new Map(marks.map((m) => [m.messageId, m]));
-  const all = page.flatMap((r) => {
-    const m = byMessage.get(r.messageId);
-    return m ? [{ ...m, receivedAt: r.receivedAt }] : [];
-  });
-  await warehouse.markReplayed(schema, all);
 }

@@ -7,8 +7,20 @@
 import { type PubSub, v1 } from '@google-cloud/pubsub';
 import type { google } from '@google-cloud/pubsub/build/protos/protos.js';
 
-/** Attributes Pub/Sub adds when it dead-letters a message: not the producer's, so not republished. */
-const DEAD_LETTER_ATTRIBUTE = /^CloudPubSubDeadLetter/;
+/**
+ * Attributes Pub/Sub adds (when it dead-letters a message, `CloudPubSubDeadLetter*`; on a topic with a
+ * schema, the reserved `goog*`): not the producer's, so not republished.
+ */
+const PUBSUB_ATTRIBUTE = /^(CloudPubSubDeadLetter|goog)/;
+
+/**
+ * Set on a republished message without an `event_id`: ingest's last fallback for the event id, so a
+ * replay run again after a crash between its publish and its ack stores one event, not two.
+ */
+export const ORIGINAL_MESSAGE_ID = 'ducto_original_message_id';
+
+/** How long a pulled dead letter stays leased to this run (the subscription's own deadline is 10 s). */
+const LEASE_SECONDS = 600;
 
 export interface DeadLetterReplayOptions {
   pubsub: PubSub;
@@ -49,7 +61,11 @@ function count(into: Record<string, Record<string, number>>, key: string, value:
   bucket[v] = (bucket[v] ?? 0) + 1;
 }
 
-/** Pulls until the subscription is drained or the limit is reached. */
+/**
+ * Pulls until the subscription is drained or the limit is reached. Every message pulled stays leased to
+ * this run (so no pull returns it twice) until it is acknowledged, or released at the end: a dry run
+ * releases all, a replay those whose republish failed, which stay on the subscription.
+ */
 export async function replayDeadLetters(o: DeadLetterReplayOptions): Promise<DeadLetterReplaySummary> {
   const config = await o.pubsub.getClientConfig();
   const subscriber = new v1.SubscriberClient({
@@ -65,8 +81,8 @@ export async function replayDeadLetters(o: DeadLetterReplayOptions): Promise<Dea
     byAttribute: {},
     firstError: null,
   };
-  // A dry run keeps every message leased until the end (so no pull returns one twice), then releases all.
-  const leased: string[] = [];
+  const seen = new Set<string>();
+  const release: string[] = [];
   try {
     for (;;) {
       const want = Math.min(
@@ -74,42 +90,45 @@ export async function replayDeadLetters(o: DeadLetterReplayOptions): Promise<Dea
         o.limit === null ? Number.POSITIVE_INFINITY : o.limit - summary.read,
       );
       if (want <= 0) break;
-      const received = await pull(subscriber, subscription, want, o.pullTimeoutMs ?? 5_000);
-      if (received.length === 0) break;
-      summary.read += received.length;
+      const pulled = await pull(subscriber, subscription, want, o.pullTimeoutMs ?? 5_000);
+      if (pulled.length === 0) break;
+      await subscriber.modifyAckDeadline({
+        subscription,
+        ackIds: pulled.map((m) => m.ackId!),
+        ackDeadlineSeconds: LEASE_SECONDS,
+      });
+      // A message whose lease ran out anyway comes back: counted once, and the end of the queue.
+      const fresh = pulled.filter((m) => !seen.has(m.message?.messageId ?? m.ackId!));
+      for (const m of pulled) if (!fresh.includes(m)) release.push(m.ackId!);
+      if (fresh.length === 0) break;
+      for (const m of fresh) seen.add(m.message?.messageId ?? m.ackId!);
+      summary.read += fresh.length;
       if (o.dryRun) {
-        for (const m of received) {
+        for (const m of fresh) {
           const a = m.message?.attributes ?? {};
           count(summary.byAttribute, 'dataset', a.dataset);
           count(summary.byAttribute, 'source subscription', a.CloudPubSubDeadLetterSourceSubscription);
-          count(
-            summary.byAttribute,
-            'delivery attempts',
-            m.deliveryAttempt ? String(m.deliveryAttempt) : undefined,
-          );
-          leased.push(m.ackId!);
+          count(summary.byAttribute, 'delivery attempts', a.CloudPubSubDeadLetterSourceDeliveryCount);
+          release.push(m.ackId!);
         }
       } else {
-        const outcomes = await Promise.all(received.map((m) => republish(topic, m)));
-        const acked = received.filter((_, i) => outcomes[i] === null).map((m) => m.ackId!);
-        const released = received.filter((_, i) => outcomes[i] !== null).map((m) => m.ackId!);
+        const outcomes = await Promise.all(fresh.map((m) => republish(topic, m)));
+        const acked = fresh.filter((_, i) => outcomes[i] === null).map((m) => m.ackId!);
         // Acknowledged only once its copy is on the topic: a crash before this line replays it again,
-        // which ingest's event_id makes harmless; a crash after loses nothing.
+        // which the event id makes harmless; a crash after loses nothing.
         if (acked.length > 0) await subscriber.acknowledge({ subscription, ackIds: acked });
-        if (released.length > 0)
-          await subscriber.modifyAckDeadline({ subscription, ackIds: released, ackDeadlineSeconds: 0 });
+        // A failed one stays leased until the end, so the run goes on past it instead of pulling it again.
+        for (const [i, m] of fresh.entries()) if (outcomes[i] !== null) release.push(m.ackId!);
         summary.republished += acked.length;
-        summary.failed += released.length;
+        summary.failed += fresh.length - acked.length;
         summary.firstError ??= outcomes.find((e) => e !== null) ?? null;
-        // Failures stay on the subscription; pulling again would only return them: stop here.
-        if (released.length > 0) break;
       }
       o.onProgress?.(summary.read);
     }
   } finally {
-    if (leased.length > 0)
+    for (let i = 0; i < release.length; i += 1_000)
       await subscriber
-        .modifyAckDeadline({ subscription, ackIds: leased, ackDeadlineSeconds: 0 })
+        .modifyAckDeadline({ subscription, ackIds: release.slice(i, i + 1_000), ackDeadlineSeconds: 0 })
         .catch(() => undefined);
     await topic.flush().catch(() => undefined);
     await subscriber.close();
@@ -136,8 +155,15 @@ async function pull(
 /** Publishes the message's data and the producer's attributes; resolves to null, or the error text. */
 async function republish(topic: ReturnType<PubSub['topic']>, m: Received): Promise<string | null> {
   const attributes = Object.fromEntries(
-    Object.entries(m.message?.attributes ?? {}).filter(([k]) => !DEAD_LETTER_ATTRIBUTE.test(k)),
+    Object.entries(m.message?.attributes ?? {}).filter(([k]) => !PUBSUB_ATTRIBUTE.test(k)),
   );
+  // Without an event_id, ingest would key the copy on its new message id: keep the one it came with.
+  if (
+    attributes.event_id === undefined &&
+    attributes[ORIGINAL_MESSAGE_ID] === undefined &&
+    m.message?.messageId
+  )
+    attributes[ORIGINAL_MESSAGE_ID] = m.message.messageId;
   try {
     await topic.publishMessage({ data: Buffer.from(m.message?.data ?? new Uint8Array()), attributes });
     return null;

@@ -125,6 +125,10 @@ async function ensureSubscription(
   if ((existing.pushConfig?.pushEndpoint ?? '') !== wanted) {
     await subscription.modifyPushConfig(wanted === '' ? {} : { pushEndpoint: wanted });
   }
+  // Made by an older release without it: kept acknowledged messages are what a seek replays.
+  if (settings.retainAckedMessages && !existing.retainAckedMessages) {
+    await subscription.setMetadata({ retainAckedMessages: true });
+  }
   return subscription.name;
 }
 

@@ -27,6 +27,9 @@ export function fakeBigQuery(answer: (job: BigQueryJob) => BigQueryRow[] | Error
   const sent: SentJob[] = [];
   const existing = new Set<string>();
   const created: Array<{ dataset: string; id: string; resource: Record<string, unknown> }> = [];
+  const updated: Array<{ dataset: string; id: string; metadata: Record<string, unknown> }> = [];
+  /** The columns of each table, as a test sets them up or the store leaves them. */
+  const fieldsOf = new Map<string, Array<{ name: string }>>();
   const streams: Readable[] = [];
   let createError: unknown;
   const client: BigQueryClient = {
@@ -46,11 +49,20 @@ export function fakeBigQuery(answer: (job: BigQueryJob) => BigQueryRow[] | Error
     },
     dataset(dataset) {
       return {
-        table: (id) => ({ exists: async () => [existing.has(id)] as [boolean] }),
+        table: (id) => ({
+          exists: async () => [existing.has(id)] as [boolean],
+          getMetadata: async () => [{ schema: { fields: fieldsOf.get(id) ?? [] } }],
+          async setMetadata(metadata) {
+            updated.push({ dataset, id, metadata });
+            fieldsOf.set(id, (metadata.schema as { fields: Array<{ name: string }> }).fields);
+            return [{}];
+          },
+        }),
         async createTable(id, resource) {
           if (createError) throw createError;
           created.push({ dataset, id, resource });
           existing.add(id);
+          fieldsOf.set(id, (resource.schema as { fields: Array<{ name: string }> }).fields);
           return [{}];
         },
       };
@@ -61,6 +73,8 @@ export function fakeBigQuery(answer: (job: BigQueryJob) => BigQueryRow[] | Error
     sent,
     existing,
     created,
+    updated,
+    fieldsOf,
     streams,
     failCreate(e: unknown) {
       createError = e;

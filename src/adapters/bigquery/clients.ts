@@ -23,6 +23,8 @@ export type BigQueryRow = Record<string, unknown>;
 
 export interface BigQueryTableHandle {
   exists(): Promise<[boolean, ...unknown[]]>;
+  getMetadata(): Promise<[{ schema?: { fields?: Array<{ name?: string | null }> } }, ...unknown[]]>;
+  setMetadata(metadata: Record<string, unknown>): Promise<unknown>;
 }
 
 export interface BigQueryDatasetHandle {

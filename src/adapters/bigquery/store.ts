@@ -102,16 +102,33 @@ export function createBigQueryStore(options: BigQueryStoreOptions): Warehouse {
   async function ensureTable(t: BigQueryTable): Promise<void> {
     const handle = bigquery.dataset(dataset);
     try {
-      const [exists] = await handle.table(t.table_id).exists();
-      // An existing table is left as it is: Terraform owns it in the cloud, from the same derived JSON.
-      if (!exists) await handle.createTable(t.table_id, bigqueryTableResource(t));
+      const table = handle.table(t.table_id);
+      const [exists] = await table.exists();
+      if (!exists) {
+        await handle.createTable(t.table_id, bigqueryTableResource(t));
+        return;
+      }
+      // Terraform owns the table in the cloud, from the same derived JSON. One made before a release
+      // added nullable columns gains them here (an additive change), so appends and reads that name
+      // them work before the next apply.
+      const [meta] = await table.getMetadata();
+      const fields = meta.schema?.fields ?? [];
+      const have = new Set(fields.map((f) => f.name));
+      const missing = t.schema.filter((f) => !have.has(f.name) && f.mode === 'NULLABLE');
+      // Best effort: an identity that may only read (the api service) leaves it to Terraform's apply.
+      if (missing.length > 0)
+        await table.setMetadata({ schema: { fields: [...fields, ...missing] } }).catch(() => undefined);
     } catch (e) {
       // Another instance created it in between.
       if ((e as { code?: unknown }).code === 409) return;
       const message = e instanceof Error ? e.message : String(e);
-      throw new DuctoError('warehouse_unavailable', `cannot create ${dataset}.${t.table_id}: ${message}`, {
-        cause: e,
-      });
+      throw new DuctoError(
+        'warehouse_unavailable',
+        `cannot create or update ${dataset}.${t.table_id}: ${message}`,
+        {
+          cause: e,
+        },
+      );
     }
   }
 

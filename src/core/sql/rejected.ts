@@ -82,6 +82,8 @@ export function compileReplayable(d: Dialect, schema: DatasetSchema, q: Rejected
   }
   if (q.after !== null) {
     const t = params.add(q.after.receivedAt, 'TIMESTAMP');
+    // Also a plain lower bound, which a partitioned warehouse can prune on.
+    conditions.push(`${at} >= ${t}`);
     conditions.push(
       `(${at} > ${t} OR (${at} = ${t} AND ${c('message_id')} > ${params.add(q.after.messageId, 'STRING')}))`,
     );
@@ -102,7 +104,10 @@ function boundsOf(q: RejectedQuery): TimeRange | null {
 export function groupReplayMarks(marks: ReplayMark[]): ReplayMark[][] {
   const groups = new Map<string, ReplayMark[]>();
   for (const m of marks) {
-    const key = JSON.stringify([m.outcome, m.code, m.detail, m.at]);
+    // Stored and duplicate keep their reason: only a rejection again sets code and detail.
+    const key = JSON.stringify(
+      m.outcome === 'rejected' ? [m.outcome, m.code, m.detail, m.at] : [m.outcome, m.at],
+    );
     const list = groups.get(key) ?? [];
     list.push(m);
     groups.set(key, list);
@@ -120,24 +125,32 @@ export function groupReplayMarks(marks: ReplayMark[]): ReplayMark[][] {
 export function compileMarkReplayed(d: Dialect, schema: DatasetSchema, marks: ReplayMark[]): CompiledQuery {
   const first = marks[0];
   if (!first) throw new DuctoError('internal', 'no replay marks to record');
+  const rejectedAgain = first.outcome === 'rejected';
   if (
     marks.some(
       (m) =>
         m.outcome !== first.outcome ||
-        m.code !== first.code ||
-        m.detail !== first.detail ||
-        m.at !== first.at,
+        m.at !== first.at ||
+        (rejectedAgain && (m.code !== first.code || m.detail !== first.detail)),
     )
   )
-    throw new DuctoError('internal', 'replay marks of one statement share outcome, code, detail and time');
+    throw new DuctoError(
+      'internal',
+      'replay marks of one statement share outcome and time (and reason, if rejected)',
+    );
   const params = new Params(d);
   const c = d.column;
   const received = marks.map((m) => m.receivedAt);
   const set = [
     `${c('replayed_at')} = ${params.add(first.at, 'TIMESTAMP')}`,
     `${c('replay_outcome')} = ${params.add(first.outcome, 'STRING')}`,
-    `${c('code')} = ${params.add(first.code, 'STRING')}`,
-    `${c('detail')} = ${params.add(first.detail, 'STRING')}`,
+    // A message rejected again carries its new reason; a stored one keeps the reason it had.
+    ...(rejectedAgain
+      ? [
+          `${c('code')} = ${params.add(first.code, 'STRING')}`,
+          `${c('detail')} = ${params.add(first.detail, 'STRING')}`,
+        ]
+      : []),
   ];
   const conditions = [
     `${c('message_id')} IN (${marks.map((m) => params.add(m.messageId, 'STRING')).join(', ')})`,
