@@ -9,6 +9,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { MAX_EVENT_ID } from '../src/core/classify.ts';
 import { type CursorCodec, createCursorCodec, queryDigest } from '../src/core/cursor.ts';
 import { DuctoError } from '../src/core/errors.ts';
 import { parseListQuery, parseParams } from '../src/core/query.ts';
@@ -16,7 +17,6 @@ import type { Keyset } from '../src/core/warehouse.ts';
 import {
   expectClassified,
   listQueryString,
-  MAX_EVENT_ID,
   MAX_QUERY_LENGTH,
   schema,
   schemas,

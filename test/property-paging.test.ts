@@ -9,8 +9,8 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_EVENT_ID } from '../src/core/classify.ts';
 import { createHarness, type Harness } from './helpers/api-harness.ts';
-import { MAX_EVENT_ID } from './support/arbitraries.ts';
 
 // ------------------------------------------------------------------------------------------------
 // 4. Paging through the API returns every matching event exactly once, in order

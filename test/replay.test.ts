@@ -9,8 +9,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDuckDB } from '../src/adapters/duckdb/open.ts';
+import { createDuckDBStore } from '../src/adapters/duckdb/store.ts';
 import { readConfig } from '../src/config.ts';
-import { classify } from '../src/core/classify.ts';
+import { classify, ORIGINAL_MESSAGE_ID } from '../src/core/classify.ts';
 import { type DatasetSchema, parseDatasetSchema } from '../src/core/dataset-schema.ts';
 import { decodeDelivery, encodePushEnvelope } from '../src/core/delivery.ts';
 import { DuctoError } from '../src/core/errors.ts';
@@ -18,7 +20,6 @@ import type { RecordResult } from '../src/core/record.ts';
 import { replayRejected } from '../src/core/replay.ts';
 import type { Warehouse } from '../src/core/warehouse.ts';
 import { createLogger } from '../src/logger.ts';
-import { ORIGINAL_MESSAGE_ID } from '../src/pubsub/replay-dead-letters.ts';
 import { buildRuntime } from '../src/runtime.ts';
 import { ROOT } from '../support/root.ts';
 
@@ -186,6 +187,26 @@ describe('replay of rejected events (DuckDB)', () => {
     expect((await replay(rt.warehouse, rt.schemas, { pageSize: 2 })).messages).toBe(0);
     expect(await rt.warehouse.count(schema)).toBe(3);
     await rt.close();
+  });
+
+  it('a rejected table made by an earlier release gains the replay columns, and its rows replay', async () => {
+    const { instance } = await openDuckDB(join(dir, 'old.duckdb'));
+    const conn = await instance.connect();
+    // The rejected table as releases before the replay columns created it.
+    await conn.run(
+      'CREATE TABLE "flights_rejected" (message_id VARCHAR NOT NULL, event_id VARCHAR, code VARCHAR NOT NULL, detail VARCHAR NOT NULL, payload BLOB, attributes JSON NOT NULL, publish_time TIMESTAMP, received_at TIMESTAMP NOT NULL)',
+    );
+    await conn.run(
+      `INSERT INTO "flights_rejected" VALUES ('m-old', 'ev-old', 'out_of_range', 'late', encode('${record(600)}'), '{"dataset":"flights","event_id":"ev-old"}', NULL, TIMESTAMP '2001-01-01 00:00:00')`,
+    );
+    conn.closeSync();
+    const store = createDuckDBStore(instance, { closeInstance: true });
+    const schemas = new Map([['flights', flightsWithMaxDelay(10_080)]]);
+    await store.ensure([...schemas.values()]);
+    const result = await replay(store, schemas);
+    expect(result).toMatchObject({ messages: 1, outcomes: { stored: 1 } });
+    expect((await store.rejected(schemas.get('flights')!, 5))[0]).toMatchObject({ replayOutcome: 'stored' });
+    await store.close();
   });
 
   it('filters by reason and stops at the limit', async () => {

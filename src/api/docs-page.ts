@@ -38,7 +38,7 @@ const REDOC_LOGO = 'https://cdn.redoc.ly/redoc/logo-mini.svg';
 const LOGO_INLINE = `data:image/svg+xml,${encodeURIComponent('<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>')}`;
 
 /** The bundle: from the installed package (a clone), or where the build copied it (the image). */
-export function redocBundlePath(): string | null {
+function redocBundlePath(): string | null {
   try {
     return createRequire(import.meta.url).resolve('redoc/bundles/redoc.standalone.js');
   } catch {

@@ -112,7 +112,9 @@ export async function replayCommand(
   const to = time('--to', flags.to);
   if (from !== null && to !== null && from >= to)
     throw new DuctoError('bad_parameter', '--from must be before --to');
-  const base = `${flags.system ? `${flags.system}-` : ''}${topicName(flags.dataset)}`;
+  // Terraform names a system's resources `<system>-<name>`; locally there is no prefix.
+  const named = (name: string) => (flags.system ? `${flags.system}-${name}` : name);
+  const base = named(topicName(flags.dataset));
 
   if (flags.rejected) {
     const runtime = await buildRuntime(config, { logger, schemas });
@@ -167,7 +169,7 @@ export async function replayCommand(
         );
       // The subscription ingest reads: the push one (as in the cloud), or the local pull mode's.
       const subscription = flags.system
-        ? `${flags.system}-${subscriptionName(flags.dataset)}`
+        ? named(subscriptionName(flags.dataset))
         : config.local.delivery === 'pull'
           ? pullSubscriptionName(flags.dataset)
           : subscriptionName(flags.dataset);
@@ -179,7 +181,7 @@ export async function replayCommand(
       process.stdout.write(`sought ${subscription} to ${at.toISOString()}\n`);
       return 0;
     }
-    const subscription = `${flags.system ? `${flags.system}-` : ''}${deadLetterSubscriptionName(flags.dataset)}`;
+    const subscription = named(deadLetterSubscriptionName(flags.dataset));
     const [[hasTopic], [hasSubscription]] = await Promise.all([
       pubsub.topic(base).exists(),
       pubsub.subscription(subscription).exists(),

@@ -8,6 +8,13 @@ import type { Fields, RecordResult } from './record.ts';
 
 export const MAX_EVENT_ID = 256;
 
+/**
+ * Set on a dead letter republished without an `event_id` (pubsub/replay-dead-letters.ts): the message
+ * id it first had, ingest's last fallback for the event id, so a replay run again after a crash between
+ * its publish and its ack stores one event, not two.
+ */
+export const ORIGINAL_MESSAGE_ID = 'ducto_original_message_id';
+
 export type Classified =
   | { ok: true; eventId: string; fields: Fields }
   | { ok: false; code: RejectCode; detail: string };
@@ -42,8 +49,6 @@ export function classify(
     return { ok: false, code: 'bad_event_id', detail: `event_id must have 1 to ${MAX_EVENT_ID} characters` };
   const result = decode(message.data);
   if (!result.ok) return { ok: false, code: result.code, detail: result.detail };
-  // A dead letter republished without an event_id carries the message id it first had
-  // (pubsub/replay-dead-letters.ts): the event keeps one id however often it is replayed.
-  const messageKey = message.attributes.ducto_original_message_id ?? message.messageId;
+  const messageKey = message.attributes[ORIGINAL_MESSAGE_ID] ?? message.messageId;
   return { ok: true, eventId: attrId ?? result.key ?? messageKey, fields: result.fields };
 }

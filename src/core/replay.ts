@@ -96,13 +96,7 @@ export async function replayRejected(o: RejectedReplayOptions): Promise<Rejected
     after = { receivedAt: last.receivedAt, messageId: last.messageId };
 
     const at = now();
-    const plans: Array<{
-      row: RejectedRow;
-      target: string;
-      event: EventRow | null;
-      code: RejectCode;
-      detail: string;
-    }> = [];
+    const plans: Array<Plan & { row: RejectedRow }> = [];
     let full = false;
     for (const row of page) {
       if (done.has(row.messageId)) continue;
@@ -138,18 +132,12 @@ export async function replayRejected(o: RejectedReplayOptions): Promise<Rejected
       );
     }
 
-    const outcomes = o.dryRun
-      ? plans.map((p) => (p.event ? 'stored' : 'rejected'))
-      : await write(o.warehouse, plans);
+    const outcomes = o.dryRun ? plans.map(planned) : await write(o.warehouse, plans);
     const marks: ReplayMark[] = plans.map((p, i) => {
-      const outcome = outcomes[i] as ReplayOutcome | { code: RejectCode; detail: string };
-      const rejectedAgain = typeof outcome === 'object' || outcome === 'rejected';
-      const code = typeof outcome === 'object' ? outcome.code : p.code;
-      const detail = typeof outcome === 'object' ? outcome.detail : p.detail;
-      const result: ReplayOutcome = rejectedAgain ? 'rejected' : (outcome as ReplayOutcome);
-      summary.outcomes[result]++;
-      if (result === 'rejected') summary.stillRejected[code] = (summary.stillRejected[code] ?? 0) + 1;
-      return { messageId: p.row.messageId, receivedAt: p.row.receivedAt, outcome: result, at, code, detail };
+      const r = outcomes[i]!;
+      summary.outcomes[r.outcome]++;
+      if (r.outcome === 'rejected') summary.stillRejected[r.code] = (summary.stillRejected[r.code] ?? 0) + 1;
+      return { messageId: p.row.messageId, receivedAt: p.row.receivedAt, at, ...r };
     });
     for (const m of marks) done.set(m.messageId, m);
     if (!o.dryRun) {
@@ -167,35 +155,40 @@ export async function replayRejected(o: RejectedReplayOptions): Promise<Rejected
   return summary;
 }
 
-/** Writes the events that now pass, per target dataset; one outcome (or a refusal) per plan. */
-async function write(
-  warehouse: Warehouse,
-  plans: Array<{ target: string; event: EventRow | null }>,
-): Promise<Array<ReplayOutcome | { code: RejectCode; detail: string }>> {
-  const out: Array<ReplayOutcome | { code: RejectCode; detail: string }> = plans.map((p) =>
-    p.event ? 'stored' : 'rejected',
-  );
+interface Plan {
+  target: string;
+  event: EventRow | null;
+  /** The reason now: the row's own when the message passes, the new one when it fails again. */
+  code: RejectCode;
+  detail: string;
+}
+
+type Outcome = Pick<ReplayMark, 'outcome' | 'code' | 'detail'>;
+
+/** What a plan comes to before anything is written (all a dry run knows). */
+const planned = (p: Plan): Outcome => ({
+  outcome: p.event ? 'stored' : 'rejected',
+  code: p.code,
+  detail: p.detail,
+});
+
+/** Writes the events that now pass, per target dataset; one outcome per plan. */
+async function write(warehouse: Warehouse, plans: Plan[]): Promise<Outcome[]> {
+  const out = plans.map(planned);
   const targets = new Set(plans.filter((p) => p.event).map((p) => p.target));
   for (const dataset of targets) {
     const index = plans.flatMap((p, i) => (p.event && p.target === dataset ? [i] : []));
-    const rows = index.map((i) => plans[i]!.event!);
-    const result = await warehouse.write({ dataset, rows, rejected: [] });
+    const result = await warehouse.write({ dataset, rows: index.map((i) => plans[i]!.event!), rejected: [] });
     const refused = new Map(result.refused.map((r) => [r.eventId, r]));
-    for (const i of index) {
-      const id = plans[i]!.event!.eventId;
-      const r = refused.get(id);
-      // A copy of the same event in this page was written by the row before it.
-      out[i] = r
-        ? { code: r.code, detail: r.detail }
-        : result.inserted === null || result.inserted.has(id)
-          ? 'stored'
-          : 'duplicate';
-    }
     // Two rejected messages carrying one event id: the first stores it, the others are duplicates.
     const seen = new Set<string>();
     for (const i of index) {
       const id = plans[i]!.event!.eventId;
-      if (out[i] === 'stored' && seen.has(id)) out[i] = 'duplicate';
+      const r = refused.get(id);
+      const stored = !seen.has(id) && (result.inserted === null || result.inserted.has(id));
+      out[i] = r
+        ? { outcome: 'rejected', code: r.code, detail: r.detail }
+        : { ...out[i]!, outcome: stored ? 'stored' : 'duplicate' };
       seen.add(id);
     }
   }

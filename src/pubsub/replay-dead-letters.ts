@@ -6,18 +6,13 @@
  */
 import { type PubSub, v1 } from '@google-cloud/pubsub';
 import type { google } from '@google-cloud/pubsub/build/protos/protos.js';
+import { ORIGINAL_MESSAGE_ID } from '../core/classify.ts';
 
 /**
  * Attributes Pub/Sub adds (when it dead-letters a message, `CloudPubSubDeadLetter*`; on a topic with a
  * schema, the reserved `goog*`): not the producer's, so not republished.
  */
 const PUBSUB_ATTRIBUTE = /^(CloudPubSubDeadLetter|goog)/;
-
-/**
- * Set on a republished message without an `event_id`: ingest's last fallback for the event id, so a
- * replay run again after a crash between its publish and its ack stores one event, not two.
- */
-export const ORIGINAL_MESSAGE_ID = 'ducto_original_message_id';
 
 /** How long a pulled dead letter stays leased to this run (the subscription's own deadline is 10 s). */
 const LEASE_SECONDS = 600;

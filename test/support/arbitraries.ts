@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { DateTime, FixedOffsetZone } from 'luxon';
 import { expect } from 'vitest';
 import type { MicroBatcher } from '../../src/core/batcher.ts';
+import { MAX_EVENT_ID } from '../../src/core/classify.ts';
 import type { DatasetSchema, FieldSpec } from '../../src/core/dataset-schema.ts';
 import { type Delivery, type decodeDelivery, encodePushEnvelope } from '../../src/core/delivery.ts';
 import { DuctoError, ERROR_CODES, type ErrorCode } from '../../src/core/errors.ts';
@@ -20,7 +21,6 @@ export const schema = flights();
 export const schemas = allSchemas();
 export const MAX_MESSAGE_BYTES = 65_536;
 export const MAX_QUERY_LENGTH = 4096;
-export const MAX_EVENT_ID = 256;
 
 export const utf8 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'utf8'));
 export const base64 = (b: Uint8Array | string): string => Buffer.from(b).toString('base64');

@@ -1,11 +1,6 @@
 import { type DatasetSchema, tableNames } from '../dataset-schema.ts';
 import { duckdbDialect } from '../sql/dialect.ts';
-import {
-  ADDED_REJECTED_COLUMNS,
-  type ColumnType,
-  EVENT_METADATA_COLUMNS,
-  REJECTED_COLUMNS,
-} from './system-columns.ts';
+import { type ColumnType, EVENT_METADATA_COLUMNS, REJECTED_COLUMNS } from './system-columns.ts';
 
 const DUCKDB_TYPES: Record<ColumnType, string> = {
   string: 'VARCHAR',
@@ -55,7 +50,9 @@ function createTable(name: string, columns: DuckDBColumn[]): string {
  */
 export function duckdbDdl(schema: DatasetSchema): { events: string; rejected: string; upgrades: string[] } {
   const names = tableNames(schema);
-  const added = REJECTED_COLUMNS.filter((c) => ADDED_REJECTED_COLUMNS.includes(c.name)).map(column);
+  // Any nullable column a later release added (replayed_at, replay_outcome) is added in place; the
+  // rest already exist, and IF NOT EXISTS makes that a no-op. The same rule as BigQuery's ensure.
+  const added = REJECTED_COLUMNS.filter((c) => !c.required).map(column);
   return {
     events: createTable(names.events, duckdbEventColumns(schema)),
     rejected: createTable(names.rejected, REJECTED_COLUMNS.map(column)),

@@ -63,6 +63,3 @@ export const REJECTED_COLUMNS: readonly SystemColumn[] = [
       'What that replay did: stored, duplicate (stored already), or rejected (code and detail updated).',
   },
 ];
-
-/** Columns added after the first release: a table created before gains them (nullable, so additive). */
-export const ADDED_REJECTED_COLUMNS: readonly string[] = ['replayed_at', 'replay_outcome'];
